@@ -1,1 +1,72 @@
-//! x
+//! # fabrik
+//!
+//! fabrik turns the data of a build-to-order factory into decisions. A washing-machine plant
+//! builds each machine to a consumer's order; sensor telemetry from its lines, deliveries
+//! from its suppliers and the consumers' customised orders flow into fabrik, which keeps them
+//! as Parquet and answers two questions with vectorized SQL on Apache DataFusion: *what will
+//! consumers order* (demand, down to the option they pick) and *how do we make it well*
+//! (downtime, OEE, anomalies on the line, supplier performance).
+//!
+//! This crate is the one to add: it re-exports the layers below, each a crate of its own.
+//!
+//! ```text
+//!  CSV / NDJSON / Parquet files          fabrik-datagen (seeded synthetic plant)
+//!              │                                     │
+//!              ▼                                     ▼
+//!      validate with fabrik-model's rules ──► rejects (row, column, rule, reason)
+//!              │
+//!              ▼
+//!      Parquet tables  <dir>/<table>/*.parquet   (a Delta Lake comes next)
+//!              │
+//!              ▼
+//!      fabrik-sql: DataFusion session, tables with their schemas and sort order
+//!              │
+//!              ▼
+//!      answers as Arrow RecordBatches (downtime, demand by option, suppliers, sensors)
+//! ```
+//!
+//! | module | crate | owns |
+//! |---|---|---|
+//! | [`model`] | `fabrik-model` | schemas of the domain tables, units, vocabularies, validation rules |
+//! | [`datagen`] | `fabrik-datagen` | a seeded, realistic synthetic plant in CSV, NDJSON and Parquet |
+//! | [`sql`] | `fabrik-sql` | the DataFusion session over the plant's tables |
+//!
+//! ## Example
+//!
+//! Generate a tiny plant, register it and ask how many readings each metric has:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> fabrik::Result<()> {
+//! use fabrik::datagen::{Format, PlantConfig, generate};
+//! use fabrik::sql::Session;
+//!
+//! # let tmp = tempfile::tempdir().expect("temp dir");
+//! # let dir = tmp.path();
+//! let config = PlantConfig::at_scale(0.05, 42);
+//! generate(&config, dir, &[Format::Parquet], &mut |_| {})?;
+//!
+//! let session = Session::new()?;
+//! session.register_parquet_dir(dir.join("parquet")).await?;
+//! let batches = session
+//!     .query("SELECT metric, count(*) AS n FROM sensor_readings GROUP BY metric ORDER BY metric")
+//!     .await?;
+//! println!("{}", fabrik::datafusion::arrow::util::pretty::pretty_format_batches(&batches)?);
+//! # Ok(()) }
+//! ```
+
+pub mod error;
+
+pub use error::{Error, Result};
+
+/// The domain model: table schemas, vocabularies and validation rules (`fabrik-model`).
+pub use fabrik_model as model;
+
+/// The seeded synthetic plant (`fabrik-datagen`).
+pub use fabrik_datagen as datagen;
+
+/// The DataFusion session over the plant's tables (`fabrik-sql`).
+pub use fabrik_sql as sql;
+
+/// The DataFusion fabrik is built on, with its Arrow, Parquet and object_store.
+pub use datafusion;

@@ -1,0 +1,21 @@
+//! fabrik's SQL layer: a DataFusion [`Session`] over the plant's tables.
+//!
+//! The session registers the domain tables of [`fabrik_model`] under their SQL names, with
+//! their schemas and declared sort orders, so that plain SQL can be planned with what fabrik
+//! knows about the data. Today the tables come from a directory of Parquet files
+//! (`<dir>/<table>/*.parquet`, as `fabrik-datagen` writes them); the lake's Delta tables
+//! come next.
+//!
+//! ```no_run
+//! # async fn demo() -> fabrik_sql::Result<()> {
+//! let session = fabrik_sql::Session::new()?;
+//! session.register_parquet_dir("fabrik-demo/parquet").await?;
+//! let batches = session.query("SELECT count(*) FROM sensor_readings").await?;
+//! # Ok(()) }
+//! ```
+
+pub mod error;
+pub mod session;
+
+pub use error::{Error, Result};
+pub use session::{OPERATING_LIMITS_TABLE, Session};

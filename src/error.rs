@@ -1,0 +1,28 @@
+//! The error type of the `fabrik` crate: any error of its layers.
+
+/// Any error of fabrik's layers, for callers that use several of them.
+///
+/// Each layer keeps its own, more precise error type; this one wraps them so that an
+/// application can use `?` across layers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// From the domain model (schemas, validation).
+    #[error(transparent)]
+    Model(#[from] fabrik_model::Error),
+    /// From the synthetic plant generator.
+    #[error(transparent)]
+    Datagen(#[from] fabrik_datagen::Error),
+    /// From the SQL session.
+    #[error(transparent)]
+    Sql(#[from] fabrik_sql::Error),
+    /// From DataFusion directly.
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    /// From an Arrow kernel.
+    #[error(transparent)]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
