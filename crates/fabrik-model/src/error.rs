@@ -43,6 +43,33 @@ pub enum Error {
         /// The type found in the batch.
         found: String,
     },
+    /// A [`ValidateOptions`](crate::ValidateOptions) field holds a value validation cannot use.
+    #[error("validate option `{option}` = {value} is invalid: expected {expected}")]
+    InvalidOption {
+        /// The option's field name.
+        option: &'static str,
+        /// The value given, as text.
+        value: String,
+        /// What a valid value looks like.
+        expected: &'static str,
+    },
+    /// A batch handed to a [`Validation`](crate::Validation) method has another number of
+    /// rows than the batch that was validated.
+    #[error("the batch has {found} rows but the validation was made on {expected} rows; pass the batch that was validated")]
+    BatchLength {
+        /// Rows of the validated batch.
+        expected: usize,
+        /// Rows of the batch given.
+        found: usize,
+    },
+    /// The test fixtures directory (or a file in it) does not exist.
+    #[error("test data not found at `{}`: set the environment variable {env} to the testdata directory of the fabrik workspace", path.display())]
+    TestdataMissing {
+        /// The path that was looked for.
+        path: std::path::PathBuf,
+        /// The environment variable that overrides the testdata directory.
+        env: &'static str,
+    },
     /// An Arrow kernel failed.
     #[error(transparent)]
     Arrow(#[from] arrow::error::ArrowError),

@@ -56,13 +56,13 @@ impl FieldType {
     /// The Arrow data type of this field type.
     pub fn data_type(self) -> DataType {
         match self {
-            FieldType::Text => DataType::Utf8,
-            FieldType::Int16 => DataType::Int16,
-            FieldType::Int32 => DataType::Int32,
-            FieldType::Int64 => DataType::Int64,
-            FieldType::UInt8 => DataType::UInt8,
-            FieldType::Float64 => DataType::Float64,
-            FieldType::Timestamp => timestamp_type(),
+            Text => DataType::Utf8,
+            Int16 => DataType::Int16,
+            Int32 => DataType::Int32,
+            Int64 => DataType::Int64,
+            UInt8 => DataType::UInt8,
+            Float64 => DataType::Float64,
+            Timestamp => timestamp_type(),
         }
     }
 }
