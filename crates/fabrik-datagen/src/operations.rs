@@ -152,18 +152,18 @@ fn changeover(kind: MachineType, from: Config, to: Config) -> Option<(String, f6
     let opt = |name: &str, a: String, b: String, minutes: f64| Some((format!("{name} {a}→{b}"), minutes));
     let (fa, fb) = (from.option_texts(), to.option_texts());
     if from.family != to.family {
-        return opt("product_family", fa[0].clone(), fb[0].clone(), 25.0);
+        return opt("product_family", fa[0].clone(), fb[0].clone(), 20.0);
     }
     match kind {
         MachineType::DrumWelder | MachineType::TubAssembly if from.capacity != to.capacity => {
-            opt("capacity_kg", fa[1].clone(), fb[1].clone(), 15.0)
+            opt("capacity_kg", fa[1].clone(), fb[1].clone(), 12.0)
         }
-        MachineType::MotorMount if from.motor != to.motor => opt("motor", fa[2].clone(), fb[2].clone(), 6.0),
+        MachineType::MotorMount if from.motor != to.motor => opt("motor", fa[2].clone(), fb[2].clone(), 4.0),
         MachineType::Paint if from.color != to.color => {
-            let m = if usize::from(to.color) >= MADE_TO_ORDER_FROM { 15.0 } else { 8.0 };
+            let m = if usize::from(to.color) >= MADE_TO_ORDER_FROM { 12.0 } else { 6.0 };
             opt("color", fa[3].clone(), fb[3].clone(), m)
         }
-        MachineType::FinalTest if from.panel != to.panel => opt("panel", fa[4].clone(), fb[4].clone(), 3.0),
+        MachineType::FinalTest if from.panel != to.panel => opt("panel", fa[4].clone(), fb[4].clone(), 1.5),
         _ => None,
     }
 }
@@ -502,7 +502,7 @@ fn simulate_machine(
     let machine_factor = uniform(&mut rng, 0.95, 1.05);
     let slowness = uniform(&mut rng, 1.05, 1.2);
     let base_scrap = uniform(&mut rng, 0.004, 0.015);
-    let mtbf_us = uniform(&mut rng, 4.0, 10.0) * US_PER_HOUR as f64;
+    let mtbf_us = uniform(&mut rng, 2.5, 6.0) * US_PER_HOUR as f64;
     let micro_us = 45.0 * US_PER_MIN as f64;
     let failure_cum = cumulative(&(1..=FAILURES.len()).map(|r| 1.0 / (r as f64).powf(1.2)).collect::<Vec<_>>());
 

@@ -467,9 +467,15 @@ fn replenish(rng: &mut ChaCha8Rng, r: Replenish<'_>, cons: &[f64]) -> (Vec<Deliv
                     }
                 }
                 on_order += qty;
+                let mut open_listed = false;
                 for (at, q, closes) in shipments {
                     let row = deliveries.len();
                     let open = at > r.as_of;
+                    if open && open_listed {
+                        // the rest of a PO that is still open is not a row of its own yet
+                        continue;
+                    }
+                    open_listed |= open;
                     let (received_at, qty_received, qty_rejected, lot) = if open {
                         (None, None, None, None)
                     } else {

@@ -243,11 +243,13 @@ pub(crate) fn sensor_day(ctx: &DayContext<'_>, sensor: usize, day: u32) -> Senso
     let dropouts = episodes(&mut rng, n_ticks, 1.5, 60.0, 1.3, 7200.0, period_s);
     let stuck = episodes(&mut rng, n_ticks, 0.1, 1200.0, 0.8, 4.0 * 3600.0, period_s);
     let tick_ts = |k: i64| day_start + p.phase_us + k * period_us;
+    // episode bounds lie half a period before their ticks, beyond any jitter
+    let bound = |k: i64| (tick_ts(k) - period_us / 2).clamp(day_start, day_start + US_PER_DAY);
     for &(a, b) in &dropouts {
-        anomalies.push(SensorAnomaly { sensor, kind: "dropout", start_us: tick_ts(a), end_us: tick_ts(b).min(day_start + US_PER_DAY) });
+        anomalies.push(SensorAnomaly { sensor, kind: "dropout", start_us: bound(a), end_us: bound(b) });
     }
     for &(a, b) in &stuck {
-        anomalies.push(SensorAnomaly { sensor, kind: "stuck", start_us: tick_ts(a), end_us: tick_ts(b).min(day_start + US_PER_DAY) });
+        anomalies.push(SensorAnomaly { sensor, kind: "stuck", start_us: bound(a), end_us: bound(b) });
     }
     let faults: Vec<&FaultPlan> = ctx
         .faults
