@@ -144,23 +144,59 @@ pub(crate) fn planned_stops(offset_hours: i32, from: i64, to: i64) -> Vec<Stop> 
         let at = |h: i64, m: i64| local0 + h * US_PER_HOUR + m * US_PER_MIN;
         if weekday(day) == 6 {
             // Sunday: night break of the Saturday night shift, then closed from 06:00
-            stops.push(Stop { start: at(2, 0), end: at(2, 30), reason: "break" });
-            stops.push(Stop { start: at(6, 0), end: at(30, 0), reason: "no shift (Sunday)" });
+            stops.push(Stop {
+                start: at(2, 0),
+                end: at(2, 30),
+                reason: "break",
+            });
+            stops.push(Stop {
+                start: at(6, 0),
+                end: at(30, 0),
+                reason: "no shift (Sunday)",
+            });
             continue;
         }
         if weekday(day) != 0 {
-            stops.push(Stop { start: at(2, 0), end: at(2, 30), reason: "break" });
+            stops.push(Stop {
+                start: at(2, 0),
+                end: at(2, 30),
+                reason: "break",
+            });
         }
         if weekday(day) != 0 {
-            stops.push(Stop { start: at(6, 0), end: at(6, 15), reason: "shift change" });
+            stops.push(Stop {
+                start: at(6, 0),
+                end: at(6, 15),
+                reason: "shift change",
+            });
         } else {
             // Monday 06:00 is the end of the Sunday stop: a start-up briefing instead
-            stops.push(Stop { start: at(6, 0), end: at(6, 15), reason: "shift start briefing" });
+            stops.push(Stop {
+                start: at(6, 0),
+                end: at(6, 15),
+                reason: "shift start briefing",
+            });
         }
-        stops.push(Stop { start: at(10, 0), end: at(10, 30), reason: "lunch break" });
-        stops.push(Stop { start: at(14, 0), end: at(14, 15), reason: "shift change" });
-        stops.push(Stop { start: at(18, 0), end: at(18, 30), reason: "break" });
-        stops.push(Stop { start: at(22, 0), end: at(22, 15), reason: "shift change" });
+        stops.push(Stop {
+            start: at(10, 0),
+            end: at(10, 30),
+            reason: "lunch break",
+        });
+        stops.push(Stop {
+            start: at(14, 0),
+            end: at(14, 15),
+            reason: "shift change",
+        });
+        stops.push(Stop {
+            start: at(18, 0),
+            end: at(18, 30),
+            reason: "break",
+        });
+        stops.push(Stop {
+            start: at(22, 0),
+            end: at(22, 15),
+            reason: "shift change",
+        });
     }
     stops.sort_by_key(|s| s.start);
     // merge touching/overlapping stops (Sunday closure meets Monday briefing)
@@ -187,7 +223,11 @@ mod tests {
         }
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(weekday(0), 3, "1970-01-01 was a Thursday");
-        assert_eq!(weekday(days_from_civil(2025, 3, 3)), 0, "2025-03-03 was a Monday");
+        assert_eq!(
+            weekday(days_from_civil(2025, 3, 3)),
+            0,
+            "2025-03-03 was a Monday"
+        );
         assert_eq!(day_of_year(days_from_civil(2024, 12, 31)), 366);
     }
 
@@ -211,13 +251,23 @@ mod tests {
     fn shift_calendar_in_plant_time() {
         let monday = days_from_civil(2025, 3, 3) * US_PER_DAY;
         let stops = planned_stops(1, monday, monday + 7 * US_PER_DAY);
-        assert!(stops.windows(2).all(|w| w[0].end <= w[1].start), "sorted, no overlap");
+        assert!(
+            stops.windows(2).all(|w| w[0].end <= w[1].start),
+            "sorted, no overlap"
+        );
         // Tuesday's 06:00 shift change at UTC+1 is 05:00 UTC
         let tue_0500 = monday + US_PER_DAY + 5 * US_PER_HOUR;
-        assert!(stops.iter().any(|s| s.start == tue_0500 && s.reason == "shift change"));
+        assert!(
+            stops
+                .iter()
+                .any(|s| s.start == tue_0500 && s.reason == "shift change")
+        );
         // Sunday closure: 06:00 Sunday to 06:15 Monday plant time, merged with the briefing
         let sun_0500 = monday + 6 * US_PER_DAY + 5 * US_PER_HOUR;
-        let closed = stops.iter().find(|s| s.start == sun_0500).expect("Sunday stop");
+        let closed = stops
+            .iter()
+            .find(|s| s.start == sun_0500)
+            .expect("Sunday stop");
         assert_eq!(closed.end, sun_0500 + 24 * US_PER_HOUR + 15 * US_PER_MIN);
     }
 }

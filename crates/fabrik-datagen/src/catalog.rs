@@ -17,7 +17,10 @@ pub(crate) const FAMILY_PRICE: [f64; 5] = [549.0, 499.0, 799.0, 449.0, 899.0];
 
 /// Capacities (kg) and base weights per laundry family (washing_machine, dryer, washer_dryer).
 pub(crate) const CAPACITIES: [(&[u8], &[f64]); 3] = [
-    (&[6, 7, 8, 9, 10, 11, 12], &[0.06, 0.18, 0.30, 0.22, 0.14, 0.07, 0.03]),
+    (
+        &[6, 7, 8, 9, 10, 11, 12],
+        &[0.06, 0.18, 0.30, 0.22, 0.14, 0.07, 0.03],
+    ),
     (&[7, 8, 9, 10], &[0.25, 0.40, 0.25, 0.10]),
     (&[8, 9, 10, 11], &[0.30, 0.35, 0.25, 0.10]),
 ];
@@ -44,11 +47,17 @@ pub(crate) const COLORS: [&str; 16] = [
     "mint",
 ];
 /// Three-letter colour codes, same order as [`COLORS`].
-pub(crate) const COLOR_CODE: [&str; 16] =
-    ["WHT", "SLV", "BLK", "GRA", "INX", "RED", "CRM", "BLU", "MBK", "COP", "SAG", "TER", "SND", "NAV", "BUR", "MNT"];
-const COLOR_W: [f64; 16] =
-    [0.48, 0.115, 0.105, 0.06, 0.09, 0.02, 0.05, 0.02, 0.01, 0.009, 0.006, 0.005, 0.003, 0.002, 0.002, 0.001];
-const COLOR_PRICE: [f64; 16] = [0.0, 20.0, 30.0, 30.0, 60.0, 50.0, 50.0, 50.0, 90.0, 120.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0];
+pub(crate) const COLOR_CODE: [&str; 16] = [
+    "WHT", "SLV", "BLK", "GRA", "INX", "RED", "CRM", "BLU", "MBK", "COP", "SAG", "TER", "SND",
+    "NAV", "BUR", "MNT",
+];
+const COLOR_W: [f64; 16] = [
+    0.48, 0.115, 0.105, 0.06, 0.09, 0.02, 0.05, 0.02, 0.01, 0.009, 0.006, 0.005, 0.003, 0.002,
+    0.002, 0.001,
+];
+const COLOR_PRICE: [f64; 16] = [
+    0.0, 20.0, 30.0, 30.0, 60.0, 50.0, 50.0, 50.0, 90.0, 120.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0,
+];
 /// Index of the colour that fades out of fashion (cream).
 pub(crate) const FADING_COLOR: usize = 6;
 /// Colours 8.. are made to order.
@@ -62,7 +71,9 @@ pub(crate) const PANEL_CODE: [&str; 3] = ["BAS", "TCH", "SMT"];
 const PANEL_PRICE: [f64; 3] = [0.0, 40.0, 110.0];
 
 /// Sales regions, their base share and price level.
-pub(crate) const REGIONS: [&str; 8] = ["DACH", "Nordics", "Benelux", "France", "Iberia", "Italy", "UK", "CEE"];
+pub(crate) const REGIONS: [&str; 8] = [
+    "DACH", "Nordics", "Benelux", "France", "Iberia", "Italy", "UK", "CEE",
+];
 pub(crate) const REGION_W: [f64; 8] = [0.24, 0.08, 0.09, 0.15, 0.10, 0.12, 0.14, 0.08];
 pub(crate) const REGION_PRICE: [f64; 8] = [1.00, 1.12, 1.02, 1.00, 0.92, 0.96, 1.05, 0.88];
 
@@ -110,7 +121,11 @@ impl Config {
 
     /// The SKU text, e.g. `WM-09-INV-GRA-SMT`.
     pub fn sku(self) -> String {
-        let cap = if self.capacity == 0 { "XX".to_string() } else { format!("{:02}", self.capacity) };
+        let cap = if self.capacity == 0 {
+            "XX".to_string()
+        } else {
+            format!("{:02}", self.capacity)
+        };
         format!(
             "{}-{}-{}-{}-{}",
             FAMILY_CODE[usize::from(self.family)],
@@ -134,7 +149,11 @@ impl Config {
 
     /// List price (before region factor, discounts and inflation).
     pub fn list_price(self) -> f64 {
-        let cap = if self.capacity == 0 { 0.0 } else { (f64::from(self.capacity) - 6.0) * 40.0 };
+        let cap = if self.capacity == 0 {
+            0.0
+        } else {
+            (f64::from(self.capacity) - 6.0) * 40.0
+        };
         FAMILY_PRICE[usize::from(self.family)]
             + cap
             + MOTOR_PRICE[usize::from(self.motor)]
@@ -163,7 +182,10 @@ impl OptionTrends {
         color[8] = 0.01 + 0.012 * x; // matte_black
         let capacity = [0, 1, 2].map(|f| {
             let (kgs, w) = CAPACITIES[f];
-            kgs.iter().zip(w).map(|(&kg, &w)| w * (0.15 * x * (f64::from(kg) - 8.0)).exp()).collect()
+            kgs.iter()
+                .zip(w)
+                .map(|(&kg, &w)| w * (0.15 * x * (f64::from(kg) - 8.0)).exp())
+                .collect()
         });
         OptionTrends {
             panel: [(0.50 - 0.10 * x).max(0.1), 0.35, 0.15 + 0.10 * x],
@@ -195,7 +217,10 @@ pub(crate) struct BomLine {
 }
 
 fn category(name: &str) -> usize {
-    SUPPLIER_CATEGORIES.iter().position(|c| *c == name).unwrap_or(0)
+    SUPPLIER_CATEGORIES
+        .iter()
+        .position(|c| *c == name)
+        .unwrap_or(0)
 }
 
 /// Parts and the bill of materials, with fast lookups from a configuration to its parts.
@@ -219,7 +244,11 @@ impl Catalog {
         // (id, category, unit price)
         let mut raw: Vec<(String, &str, f64)> = Vec::new();
         for (f, code) in FAMILY_CODE.iter().enumerate() {
-            raw.push((format!("CAB-{code}"), "sheet_metal", [38.0, 34.0, 44.0, 31.0, 58.0][f]));
+            raw.push((
+                format!("CAB-{code}"),
+                "sheet_metal",
+                [38.0, 34.0, 44.0, 31.0, 58.0][f],
+            ));
         }
         raw.push(("TUB-WM".into(), "plastics", 22.0));
         raw.push(("TUB-DW".into(), "plastics", 17.0));
@@ -244,24 +273,54 @@ impl Catalog {
         raw.push(("PKG-L".into(), "packaging", 9.0));
         raw.push(("PKG-M".into(), "packaging", 7.0));
         for (c, code) in COLOR_CODE.iter().enumerate() {
-            raw.push((format!("FRONT-{code}"), "sheet_metal", if c >= MADE_TO_ORDER_FROM { 22.0 } else { 14.0 }));
+            raw.push((
+                format!("FRONT-{code}"),
+                "sheet_metal",
+                if c >= MADE_TO_ORDER_FROM { 22.0 } else { 14.0 },
+            ));
         }
         raw.sort_by(|a, b| a.0.cmp(&b.0));
-        let parts: Vec<Part> =
-            raw.into_iter().map(|(id, cat, price)| Part { id, category: category(cat), unit_price: price }).collect();
+        let parts: Vec<Part> = raw
+            .into_iter()
+            .map(|(id, cat, price)| Part {
+                id,
+                category: category(cat),
+                unit_price: price,
+            })
+            .collect();
         let idx = |id: &str| parts.iter().position(|p| p.id == id).unwrap_or(0);
 
         let cabinet = FAMILY_CODE.map(|code| idx(&format!("CAB-{code}")));
-        let tub = [Some(idx("TUB-WM")), None, Some(idx("TUB-WM")), Some(idx("TUB-DW")), Some(idx("LINER-FR"))];
+        let tub = [
+            Some(idx("TUB-WM")),
+            None,
+            Some(idx("TUB-WM")),
+            Some(idx("TUB-DW")),
+            Some(idx("LINER-FR")),
+        ];
         let motor = [
-            [Some(idx("MOT-STD")), Some(idx("MOT-INV")), Some(idx("MOT-DDR"))],
-            [Some(idx("MOT-STD")), Some(idx("MOT-INV")), Some(idx("MOT-DDR"))],
-            [Some(idx("MOT-STD")), Some(idx("MOT-INV")), Some(idx("MOT-DDR"))],
+            [
+                Some(idx("MOT-STD")),
+                Some(idx("MOT-INV")),
+                Some(idx("MOT-DDR")),
+            ],
+            [
+                Some(idx("MOT-STD")),
+                Some(idx("MOT-INV")),
+                Some(idx("MOT-DDR")),
+            ],
+            [
+                Some(idx("MOT-STD")),
+                Some(idx("MOT-INV")),
+                Some(idx("MOT-DDR")),
+            ],
             [Some(idx("PMP-STD")), Some(idx("PMP-INV")), None],
             [Some(idx("CMP-STD")), Some(idx("CMP-INV")), None],
         ];
         let panel = PANEL_CODE.map(|code| idx(&format!("PNL-{code}")));
-        let drum = (CAPACITY_RANGE.0..=CAPACITY_RANGE.1).map(|kg| idx(&format!("DRM-{kg:02}"))).collect();
+        let drum = (CAPACITY_RANGE.0..=CAPACITY_RANGE.1)
+            .map(|kg| idx(&format!("DRM-{kg:02}")))
+            .collect();
         let front = COLOR_CODE.map(|code| idx(&format!("FRONT-{code}")));
         let base: [Vec<(usize, f64)>; 5] = [0, 1, 2, 3, 4].map(|f| {
             let mut v = vec![(cabinet[f], 1.0), (idx("PCB-MAIN"), 1.0)];
@@ -285,27 +344,62 @@ impl Catalog {
         let mut bom = Vec::new();
         for f in 0..5 {
             for &(part, qty_per) in &base[f] {
-                bom.push(BomLine { family: f, option: None, part, qty_per });
+                bom.push(BomLine {
+                    family: f,
+                    option: None,
+                    part,
+                    qty_per,
+                });
             }
             if is_laundry(f) {
                 for &kg in CAPACITIES[f].0 {
                     let part = idx(&format!("DRM-{kg:02}"));
-                    bom.push(BomLine { family: f, option: Some(("capacity_kg", kg.to_string())), part, qty_per: 1.0 });
+                    bom.push(BomLine {
+                        family: f,
+                        option: Some(("capacity_kg", kg.to_string())),
+                        part,
+                        qty_per: 1.0,
+                    });
                 }
             }
             for (m, part) in motor[f].iter().enumerate() {
                 if let Some(part) = *part {
-                    bom.push(BomLine { family: f, option: Some(("motor", MOTORS[m].to_string())), part, qty_per: 1.0 });
+                    bom.push(BomLine {
+                        family: f,
+                        option: Some(("motor", MOTORS[m].to_string())),
+                        part,
+                        qty_per: 1.0,
+                    });
                 }
             }
             for (p, &part) in panel.iter().enumerate() {
-                bom.push(BomLine { family: f, option: Some(("panel", PANELS[p].to_string())), part, qty_per: 1.0 });
+                bom.push(BomLine {
+                    family: f,
+                    option: Some(("panel", PANELS[p].to_string())),
+                    part,
+                    qty_per: 1.0,
+                });
             }
             for (c, &part) in front.iter().enumerate() {
-                bom.push(BomLine { family: f, option: Some(("color", COLORS[c].to_string())), part, qty_per: 1.0 });
+                bom.push(BomLine {
+                    family: f,
+                    option: Some(("color", COLORS[c].to_string())),
+                    part,
+                    qty_per: 1.0,
+                });
             }
         }
-        Catalog { parts, bom, base, motor, panel, drum, front, cabinet, tub }
+        Catalog {
+            parts,
+            bom,
+            base,
+            motor,
+            panel,
+            drum,
+            front,
+            cabinet,
+            tub,
+        }
     }
 
     /// The parts one unit of `c` consumes, with quantities.
@@ -314,10 +408,12 @@ impl Catalog {
         for &(p, q) in &self.base[fam] {
             f(p, q);
         }
-        if c.capacity != 0 {
-            if let Some(&p) = self.drum.get(usize::from(c.capacity.saturating_sub(CAPACITY_RANGE.0))) {
-                f(p, 1.0);
-            }
+        if c.capacity != 0
+            && let Some(&p) = self
+                .drum
+                .get(usize::from(c.capacity.saturating_sub(CAPACITY_RANGE.0)))
+        {
+            f(p, 1.0);
         }
         if let Some(p) = self.motor[fam][usize::from(c.motor)] {
             f(p, 1.0);
@@ -338,7 +434,9 @@ impl Catalog {
                 }
             }
             MachineType::TubAssembly => self.tub[fam].unwrap_or(self.cabinet[fam]),
-            MachineType::MotorMount => self.motor[fam][usize::from(c.motor)].unwrap_or(self.cabinet[fam]),
+            MachineType::MotorMount => {
+                self.motor[fam][usize::from(c.motor)].unwrap_or(self.cabinet[fam])
+            }
             MachineType::FinalTest => self.panel[usize::from(c.panel)],
             MachineType::Paint => self.front[usize::from(c.color)],
         }
@@ -351,9 +449,21 @@ mod tests {
 
     #[test]
     fn sku_format() {
-        let c = Config { family: 0, capacity: 9, motor: 1, color: 3, panel: 2 };
+        let c = Config {
+            family: 0,
+            capacity: 9,
+            motor: 1,
+            color: 3,
+            panel: 2,
+        };
         assert_eq!(c.sku(), "WM-09-INV-GRA-SMT");
-        let d = Config { family: 4, capacity: 0, motor: 0, color: 0, panel: 0 };
+        let d = Config {
+            family: 4,
+            capacity: 0,
+            motor: 0,
+            color: 0,
+            panel: 0,
+        };
         assert_eq!(d.sku(), "FR-XX-STD-WHT-BAS");
         assert!(c.code() != d.code());
         assert!(c.list_price() > FAMILY_PRICE[0]);
@@ -372,20 +482,56 @@ mod tests {
     #[test]
     fn every_configuration_has_its_parts() {
         let cat = Catalog::new();
-        assert!(cat.parts.windows(2).all(|w| w[0].id < w[1].id), "parts sorted by id");
-        let c = Config { family: 0, capacity: 9, motor: 2, color: 15, panel: 1 };
+        assert!(
+            cat.parts.windows(2).all(|w| w[0].id < w[1].id),
+            "parts sorted by id"
+        );
+        let c = Config {
+            family: 0,
+            capacity: 9,
+            motor: 2,
+            color: 15,
+            panel: 1,
+        };
         let mut ids = Vec::new();
         cat.parts_of(c, |p, _| ids.push(cat.parts[p].id.as_str()));
-        for want in ["CAB-WM", "DRM-09", "MOT-DDR", "FRONT-MNT", "PNL-TCH", "TUB-WM", "PCB-MAIN"] {
+        for want in [
+            "CAB-WM",
+            "DRM-09",
+            "MOT-DDR",
+            "FRONT-MNT",
+            "PNL-TCH",
+            "TUB-WM",
+            "PCB-MAIN",
+        ] {
             assert!(ids.contains(&want), "{want} missing from {ids:?}");
         }
-        assert_eq!(cat.parts[cat.critical_part(MachineType::Paint, c)].id, "FRONT-MNT");
-        assert_eq!(cat.parts[cat.critical_part(MachineType::DrumWelder, c)].id, "DRM-09");
-        let fridge = Config { family: 4, capacity: 0, motor: 1, color: 0, panel: 0 };
-        assert_eq!(cat.parts[cat.critical_part(MachineType::MotorMount, fridge)].id, "CMP-INV");
+        assert_eq!(
+            cat.parts[cat.critical_part(MachineType::Paint, c)].id,
+            "FRONT-MNT"
+        );
+        assert_eq!(
+            cat.parts[cat.critical_part(MachineType::DrumWelder, c)].id,
+            "DRM-09"
+        );
+        let fridge = Config {
+            family: 4,
+            capacity: 0,
+            motor: 1,
+            color: 0,
+            panel: 0,
+        };
+        assert_eq!(
+            cat.parts[cat.critical_part(MachineType::MotorMount, fridge)].id,
+            "CMP-INV"
+        );
         // every part is in the BOM and every BOM part exists
         for (i, _) in cat.parts.iter().enumerate() {
-            assert!(cat.bom.iter().any(|b| b.part == i), "{} unused", cat.parts[i].id);
+            assert!(
+                cat.bom.iter().any(|b| b.part == i),
+                "{} unused",
+                cat.parts[i].id
+            );
         }
     }
 }

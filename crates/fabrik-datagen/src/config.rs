@@ -82,11 +82,23 @@ impl DirtyConfig {
 
     /// The rates in the order malformed, invalid, duplicates, out_of_order, late.
     pub(crate) fn rates(&self) -> [f64; 5] {
-        [self.malformed, self.invalid, self.duplicates, self.out_of_order, self.late]
+        [
+            self.malformed,
+            self.invalid,
+            self.duplicates,
+            self.out_of_order,
+            self.late,
+        ]
     }
 
     fn validate(&self) -> Result<()> {
-        let names = ["dirty.malformed", "dirty.invalid", "dirty.duplicates", "dirty.out_of_order", "dirty.late"];
+        let names = [
+            "dirty.malformed",
+            "dirty.invalid",
+            "dirty.duplicates",
+            "dirty.out_of_order",
+            "dirty.late",
+        ];
         for (name, rate) in names.into_iter().zip(self.rates()) {
             if !(rate.is_finite() && (0.0..=Self::MAX_TOTAL_RATE).contains(&rate)) {
                 return Err(Error::InvalidConfig {
@@ -110,13 +122,21 @@ impl DirtyConfig {
 impl Default for DirtyConfig {
     /// Small rates: 1 ‰ malformed, 1 ‰ invalid, 2 ‰ duplicates, 1 ‰ out of order, 1 ‰ late.
     fn default() -> Self {
-        DirtyConfig { malformed: 0.001, invalid: 0.001, duplicates: 0.002, out_of_order: 0.001, late: 0.001 }
+        DirtyConfig {
+            malformed: 0.001,
+            invalid: 0.001,
+            duplicates: 0.002,
+            out_of_order: 0.001,
+            late: 0.001,
+        }
     }
 }
 
 /// Monday 3 March 2025, 00:00 UTC: the default start of the operations window.
 fn default_start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 3, 0, 0, 0).single().unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+    Utc.with_ymd_and_hms(2025, 3, 3, 0, 0, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
 impl PlantConfig {
@@ -176,7 +196,11 @@ impl PlantConfig {
                 ..base
             }
         } else {
-            let s = if scale.is_finite() { scale.max(0.0) } else { 0.0 };
+            let s = if scale.is_finite() {
+                scale.max(0.0)
+            } else {
+                0.0
+            };
             let lines = (4.0 * s).round().clamp(1.0, 4.0);
             PlantConfig {
                 plants: 1,
@@ -199,20 +223,40 @@ impl PlantConfig {
     /// Checks every field; the error names the field and how to fix it.
     pub fn validate(&self) -> Result<()> {
         fn bad(field: &'static str, value: impl ToString, fix: &'static str) -> Result<()> {
-            Err(Error::InvalidConfig { field, value: value.to_string(), fix })
+            Err(Error::InvalidConfig {
+                field,
+                value: value.to_string(),
+                fix,
+            })
         }
         if !(1..=99).contains(&self.plants) {
-            return bad("plants", self.plants, "use 1 to 99 plants (ids are P01..P99)");
+            return bad(
+                "plants",
+                self.plants,
+                "use 1 to 99 plants (ids are P01..P99)",
+            );
         }
         if !(1..=99).contains(&self.lines_per_plant) {
-            return bad("lines_per_plant", self.lines_per_plant, "use 1 to 99 lines per plant");
+            return bad(
+                "lines_per_plant",
+                self.lines_per_plant,
+                "use 1 to 99 lines per plant",
+            );
         }
         if !(1..=99).contains(&self.machines_per_line) {
-            return bad("machines_per_line", self.machines_per_line, "use 1 to 99 machines per line");
+            return bad(
+                "machines_per_line",
+                self.machines_per_line,
+                "use 1 to 99 machines per line",
+            );
         }
         let t = self.start;
         if t.hour() != 0 || t.minute() != 0 || t.second() != 0 || t.nanosecond() != 0 {
-            return bad("start", t.to_rfc3339(), "the operations window must start at midnight UTC");
+            return bad(
+                "start",
+                t.to_rfc3339(),
+                "the operations window must start at midnight UTC",
+            );
         }
         if !(1..=3660).contains(&self.days) {
             return bad("days", self.days, "use 1 to 3660 days of operations");
@@ -224,7 +268,10 @@ impl PlantConfig {
                 "the order history must cover the operations window (>= days) and be at most 7320 days",
             );
         }
-        if !(self.orders_per_day.is_finite() && self.orders_per_day > 0.0 && self.orders_per_day <= 1e6) {
+        if !(self.orders_per_day.is_finite()
+            && self.orders_per_day > 0.0
+            && self.orders_per_day <= 1e6)
+        {
             return bad(
                 "orders_per_day",
                 self.orders_per_day,
@@ -232,9 +279,15 @@ impl PlantConfig {
             );
         }
         if !(7..=999).contains(&self.suppliers) {
-            return bad("suppliers", self.suppliers, "use 7 to 999 suppliers (at least one per supplier category)");
+            return bad(
+                "suppliers",
+                self.suppliers,
+                "use 7 to 999 suppliers (at least one per supplier category)",
+            );
         }
-        if !(100..=60_000).contains(&self.sample_period_ms) || 86_400_000 % self.sample_period_ms != 0 {
+        if !(100..=60_000).contains(&self.sample_period_ms)
+            || 86_400_000 % self.sample_period_ms != 0
+        {
             return bad(
                 "sample_period_ms",
                 self.sample_period_ms,
@@ -242,7 +295,11 @@ impl PlantConfig {
             );
         }
         if !(self.fault_rate.is_finite() && (0.0..=4.0).contains(&self.fault_rate)) {
-            return bad("fault_rate", self.fault_rate, "use 0 to 4 developing faults per machine and day");
+            return bad(
+                "fault_rate",
+                self.fault_rate,
+                "use 0 to 4 developing faults per machine and day",
+            );
         }
         if self.max_rows_per_file == 0 {
             return bad("max_rows_per_file", 0, "use at least 1 row per file");
@@ -297,13 +354,22 @@ mod tests {
             c.validate().expect("preset must be valid");
         }
         let one = PlantConfig::at_scale(1.0, 1);
-        assert_eq!((one.plants, one.lines_per_plant, one.machines_per_line, one.days), (1, 4, 6, 7));
+        assert_eq!(
+            (
+                one.plants,
+                one.lines_per_plant,
+                one.machines_per_line,
+                one.days
+            ),
+            (1, 4, 6, 7)
+        );
         assert_eq!(PlantConfig::at_scale(0.05, 1).machines_per_line, 2);
     }
 
     #[test]
     fn bad_values_are_typed_errors_naming_the_field() {
-        let cases: [(&str, fn(&mut PlantConfig)); 8] = [
+        type Edit = fn(&mut PlantConfig);
+        let cases: [(&str, Edit); 8] = [
             ("machines_per_line", |c| c.machines_per_line = 0),
             ("days", |c| c.days = 0),
             ("plants", |c| c.plants = 100),
@@ -311,7 +377,12 @@ mod tests {
             ("orders_per_day", |c| c.orders_per_day = f64::NAN),
             ("sample_period_ms", |c| c.sample_period_ms = 7),
             ("start", |c| c.start += chrono::Duration::hours(1)),
-            ("dirty.late", |c| c.dirty = Some(DirtyConfig { late: 0.5, ..DirtyConfig::default() })),
+            ("dirty.late", |c| {
+                c.dirty = Some(DirtyConfig {
+                    late: 0.5,
+                    ..DirtyConfig::default()
+                })
+            }),
         ];
         for (field, edit) in cases {
             let mut c = PlantConfig::small(3);
@@ -327,8 +398,20 @@ mod tests {
 
     #[test]
     fn dirty_total_is_capped() {
-        let d = DirtyConfig { malformed: 0.01, invalid: 0.01, duplicates: 0.01, out_of_order: 0.01, late: 0.0 };
-        let c = PlantConfig { dirty: Some(d), ..PlantConfig::tiny(1) };
-        assert!(matches!(c.validate(), Err(Error::InvalidConfig { field: "dirty", .. })));
+        let d = DirtyConfig {
+            malformed: 0.01,
+            invalid: 0.01,
+            duplicates: 0.01,
+            out_of_order: 0.01,
+            late: 0.0,
+        };
+        let c = PlantConfig {
+            dirty: Some(d),
+            ..PlantConfig::tiny(1)
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::InvalidConfig { field: "dirty", .. })
+        ));
     }
 }

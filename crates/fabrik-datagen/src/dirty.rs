@@ -24,7 +24,8 @@ use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, RecordBatch, String
 use arrow::buffer::NullBuffer;
 use arrow::compute::interleave_record_batch;
 use arrow::datatypes::{
-    ArrowPrimitiveType, DataType, Float64Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType, UInt8Type,
+    ArrowPrimitiveType, DataType, Float64Type, Int16Type, Int32Type, Int64Type,
+    TimestampMicrosecondType, UInt8Type,
 };
 use fabrik_model::Table;
 use rand::Rng;
@@ -56,8 +57,13 @@ pub enum DefectKind {
 
 impl DefectKind {
     /// Every kind, in the order of [`DirtyConfig`]'s fields.
-    pub const ALL: [DefectKind; 5] =
-        [DefectKind::Malformed, DefectKind::Invalid, DefectKind::Duplicate, DefectKind::OutOfOrder, DefectKind::Late];
+    pub const ALL: [DefectKind; 5] = [
+        DefectKind::Malformed,
+        DefectKind::Invalid,
+        DefectKind::Duplicate,
+        DefectKind::OutOfOrder,
+        DefectKind::Late,
+    ];
 
     /// The name used in `ground_truth/dirty.csv`: malformed, invalid, duplicate, out_of_order, late.
     pub fn name(self) -> &'static str {
@@ -108,7 +114,13 @@ pub(crate) struct Dirtied {
 impl Dirtied {
     /// A batch with nothing injected.
     pub fn clean(batch: RecordBatch) -> Dirtied {
-        Dirtied { batch, overrides: Vec::new(), truth: Vec::new(), out_of_order: false, carry: None }
+        Dirtied {
+            batch,
+            overrides: Vec::new(),
+            truth: Vec::new(),
+            out_of_order: false,
+            carry: None,
+        }
     }
 }
 
@@ -119,15 +131,25 @@ struct Keys<'a> {
 
 impl<'a> Keys<'a> {
     fn new(table: Table, batch: &'a RecordBatch) -> Keys<'a> {
-        let cols = table.sort_order().iter().filter_map(|c| batch.column_by_name(c)).collect();
+        let cols = table
+            .sort_order()
+            .iter()
+            .filter_map(|c| batch.column_by_name(c))
+            .collect();
         Keys { cols }
     }
 
     fn cmp(&self, i: usize, other: &Keys<'_>, j: usize) -> Ordering {
         for (a, b) in self.cols.iter().zip(&other.cols) {
             let o = match a.data_type() {
-                DataType::Utf8 => a.as_string::<i32>().value(i).cmp(b.as_string::<i32>().value(j)),
-                DataType::Int64 => a.as_primitive::<Int64Type>().value(i).cmp(&b.as_primitive::<Int64Type>().value(j)),
+                DataType::Utf8 => a
+                    .as_string::<i32>()
+                    .value(i)
+                    .cmp(b.as_string::<i32>().value(j)),
+                DataType::Int64 => a
+                    .as_primitive::<Int64Type>()
+                    .value(i)
+                    .cmp(&b.as_primitive::<Int64Type>().value(j)),
                 DataType::Timestamp(..) => a
                     .as_primitive::<TimestampMicrosecondType>()
                     .value(i)
@@ -197,28 +219,52 @@ fn invalid_recipe(table: Table, batch: &RecordBatch, row: usize, rng: &mut ChaCh
     let variant = rng.random_range(0..3u32);
     match table {
         Table::SensorReadings => match variant {
-            0 => (vec![("value", Patch::F64(f64::NAN))], "value", "value is NaN".into()),
+            0 => (
+                vec![("value", Patch::F64(f64::NAN))],
+                "value",
+                "value is NaN".into(),
+            ),
             1 => (
                 vec![("value", Patch::Null), ("quality", Patch::U8(0))],
                 "value",
                 "value is null while quality is good (0)".into(),
             ),
-            _ => (vec![("quality", Patch::U8(7))], "quality", "quality code 7 is not one of 0, 1, 2, 3".into()),
+            _ => (
+                vec![("quality", Patch::U8(7))],
+                "quality",
+                "quality code 7 is not one of 0, 1, 2, 3".into(),
+            ),
         },
         Table::MachineStates => {
             let start = ts_of(batch, "start_ts", row).unwrap_or(0);
             match variant {
                 0 => {
                     let back = rng.random_range(1..=60) * US_PER_MIN;
-                    (vec![("end_ts", Patch::I64(start - back))], "end_ts", "end_ts before start_ts".into())
+                    (
+                        vec![("end_ts", Patch::I64(start - back))],
+                        "end_ts",
+                        "end_ts before start_ts".into(),
+                    )
                 }
-                1 => (vec![("state", Patch::Str("RUNING"))], "state", "state `RUNING` is not a machine state".into()),
+                1 => (
+                    vec![("state", Patch::Str("RUNING"))],
+                    "state",
+                    "state `RUNING` is not a machine state".into(),
+                ),
                 _ => {
                     if str_of(batch, "reason", row).is_some() {
                         let state = str_of(batch, "state", row).unwrap_or("");
-                        (vec![("reason", Patch::Null)], "reason", format!("reason is null for state {state}"))
+                        (
+                            vec![("reason", Patch::Null)],
+                            "reason",
+                            format!("reason is null for state {state}"),
+                        )
                     } else {
-                        (vec![("state", Patch::Str("DWON"))], "state", "state `DWON` is not a machine state".into())
+                        (
+                            vec![("state", Patch::Str("DWON"))],
+                            "state",
+                            "state `DWON` is not a machine state".into(),
+                        )
                     }
                 }
             }
@@ -226,32 +272,64 @@ fn invalid_recipe(table: Table, batch: &RecordBatch, row: usize, rng: &mut ChaCh
         Table::ProductionCounts => {
             if variant == 0 {
                 let g = i32_of(batch, "good_qty", row).unwrap_or(0);
-                (vec![("good_qty", Patch::I32(-(g.max(1))))], "good_qty", "negative good_qty".into())
+                (
+                    vec![("good_qty", Patch::I32(-(g.max(1))))],
+                    "good_qty",
+                    "negative good_qty".into(),
+                )
             } else {
                 let s = i32_of(batch, "scrap_qty", row).unwrap_or(0);
-                (vec![("scrap_qty", Patch::I32(-(s.max(1))))], "scrap_qty", "negative scrap_qty".into())
+                (
+                    vec![("scrap_qty", Patch::I32(-(s.max(1))))],
+                    "scrap_qty",
+                    "negative scrap_qty".into(),
+                )
             }
         }
         Table::Orders => {
             if variant == 0 {
-                (vec![("quantity", Patch::I32(0))], "quantity", "quantity is 0 (must be > 0)".into())
+                (
+                    vec![("quantity", Patch::I32(0))],
+                    "quantity",
+                    "quantity is 0 (must be > 0)".into(),
+                )
             } else {
                 let q = i32_of(batch, "quantity", row).unwrap_or(1);
-                (vec![("quantity", Patch::I32(-q.max(1)))], "quantity", "negative quantity".into())
+                (
+                    vec![("quantity", Patch::I32(-q.max(1)))],
+                    "quantity",
+                    "negative quantity".into(),
+                )
             }
         }
         _ => {
             // deliveries
             let ordered = ts_of(batch, "ordered_at", row).unwrap_or(0);
-            match (variant, ts_of(batch, "received_at", row), i64_of(batch, "qty_received", row)) {
+            match (
+                variant,
+                ts_of(batch, "received_at", row),
+                i64_of(batch, "qty_received", row),
+            ) {
                 (0 | 1, Some(_), _) => {
                     let back = rng.random_range(1..=5) * US_PER_DAY;
-                    (vec![("received_at", Patch::I64(ordered - back))], "received_at", "received_at before ordered_at".into())
+                    (
+                        vec![("received_at", Patch::I64(ordered - back))],
+                        "received_at",
+                        "received_at before ordered_at".into(),
+                    )
                 }
-                (_, _, Some(q)) => (vec![("qty_received", Patch::I64(-q.max(1)))], "qty_received", "negative qty_received".into()),
+                (_, _, Some(q)) => (
+                    vec![("qty_received", Patch::I64(-q.max(1)))],
+                    "qty_received",
+                    "negative qty_received".into(),
+                ),
                 _ => {
                     let q = i64_of(batch, "qty_ordered", row).unwrap_or(1);
-                    (vec![("qty_ordered", Patch::I64(-q.max(1)))], "qty_ordered", "negative qty_ordered".into())
+                    (
+                        vec![("qty_ordered", Patch::I64(-q.max(1)))],
+                        "qty_ordered",
+                        "negative qty_ordered".into(),
+                    )
                 }
             }
         }
@@ -274,11 +352,30 @@ fn bad_timestamp(text: &str, rng: &mut ChaCha8Rng) -> String {
 }
 
 /// How to make row `row`'s text unparseable: the override, the column and the detail.
-fn malformed_recipe(table: Table, batch: &RecordBatch, row: usize, rng: &mut ChaCha8Rng) -> (Override, &'static str, String) {
+fn malformed_recipe(
+    table: Table,
+    batch: &RecordBatch,
+    row: usize,
+    rng: &mut ChaCha8Rng,
+) -> (Override, &'static str, String) {
     let schema = table.schema();
     let idx = |c: &str| schema.index_of(c).unwrap_or(0);
-    let (ts_col, num_col, num_text, drop_col): (&'static str, &'static str, &'static str, &'static str) = match table {
-        Table::SensorReadings => ("ts", "value", if rng.random::<bool>() { "#VALUE!" } else { "1.2.3" }, "metric"),
+    let (ts_col, num_col, num_text, drop_col): (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ) = match table {
+        Table::SensorReadings => (
+            "ts",
+            "value",
+            if rng.random::<bool>() {
+                "#VALUE!"
+            } else {
+                "1.2.3"
+            },
+            "metric",
+        ),
         Table::MachineStates => ("start_ts", "order_id", "12O45", "state"),
         Table::ProductionCounts => ("ts", "good_qty", "twelve", "sku"),
         Table::Orders => ("created_at", "unit_price", "12,50", "sku"),
@@ -286,21 +383,42 @@ fn malformed_recipe(table: Table, batch: &RecordBatch, row: usize, rng: &mut Cha
     };
     match rng.random_range(0..3u32) {
         0 => {
-            let clean = batch.column_by_name(ts_col).map(|a| cell_text(a.as_ref(), row)).unwrap_or_default();
+            let clean = batch
+                .column_by_name(ts_col)
+                .map(|a| cell_text(a.as_ref(), row))
+                .unwrap_or_default();
             let text = bad_timestamp(&clean, rng);
             let detail = format!("unparseable timestamp `{text}`");
-            (Override::Replace { col: idx(ts_col), text }, ts_col, detail)
+            (
+                Override::Replace {
+                    col: idx(ts_col),
+                    text,
+                },
+                ts_col,
+                detail,
+            )
         }
         1 => (
-            Override::Replace { col: idx(num_col), text: num_text.to_string() },
+            Override::Replace {
+                col: idx(num_col),
+                text: num_text.to_string(),
+            },
             num_col,
             format!("non-numeric {num_col} `{num_text}`"),
         ),
-        _ => (Override::Drop { col: idx(drop_col) }, drop_col, format!("missing field {drop_col}")),
+        _ => (
+            Override::Drop { col: idx(drop_col) },
+            drop_col,
+            format!("missing field {drop_col}"),
+        ),
     }
 }
 
-fn patch_primitive<T: ArrowPrimitiveType>(a: &ArrayRef, patches: &[(usize, Patch)], f: impl Fn(Patch) -> Option<T::Native>) -> ArrayRef {
+fn patch_primitive<T: ArrowPrimitiveType>(
+    a: &ArrayRef,
+    patches: &[(usize, Patch)],
+    f: impl Fn(Patch) -> Option<T::Native>,
+) -> ArrayRef {
     let arr = a.as_primitive::<T>();
     let mut values = arr.values().to_vec();
     let mut valid: Vec<bool> = (0..arr.len()).map(|i| arr.is_valid(i)).collect();
@@ -329,10 +447,12 @@ fn patch_column(a: &ArrayRef, patches: &[(usize, Patch)]) -> ArrayRef {
             Patch::I64(v) => Some(v),
             _ => None,
         }),
-        DataType::Timestamp(..) => patch_primitive::<TimestampMicrosecondType>(a, patches, |p| match p {
-            Patch::I64(v) => Some(v),
-            _ => None,
-        }),
+        DataType::Timestamp(..) => {
+            patch_primitive::<TimestampMicrosecondType>(a, patches, |p| match p {
+                Patch::I64(v) => Some(v),
+                _ => None,
+            })
+        }
         DataType::Int32 => patch_primitive::<Int32Type>(a, patches, |p| match p {
             Patch::I32(v) => Some(v),
             _ => None,
@@ -372,7 +492,8 @@ pub(crate) fn inject(
 ) -> Result<Dirtied> {
     let keys = Keys::new(table, batch);
     // the merged sequence, as (source, row): source 0 = batch, 1 = carried
-    let mut seq: Vec<(usize, usize)> = Vec::with_capacity(batch.num_rows() + carried.map_or(0, |c| c.num_rows()));
+    let mut seq: Vec<(usize, usize)> =
+        Vec::with_capacity(batch.num_rows() + carried.map_or(0, |c| c.num_rows()));
     let mut carried_at: Vec<usize> = Vec::new();
     match carried {
         Some(c) if c.num_rows() > 0 => {
@@ -455,7 +576,11 @@ pub(crate) fn inject(
                 row: out.len(),
                 kind: DefectKind::Late,
                 column: "ts",
-                detail: format!("reading of {} written to the file of {}", date_text(day_of(at)), date_text(day_of(at) + 1)),
+                detail: format!(
+                    "reading of {} written to the file of {}",
+                    date_text(day_of(at)),
+                    date_text(day_of(at) + 1)
+                ),
                 key: key_of(s),
                 text_only: false,
             });
@@ -489,14 +614,28 @@ pub(crate) fn inject(
                     for (col, p) in ps {
                         patches.push((out.len(), col, p));
                     }
-                    truth.push(TruthRow { row: out.len(), kind: DefectKind::Invalid, column, detail, key: key_of(s), text_only: false });
+                    truth.push(TruthRow {
+                        row: out.len(),
+                        kind: DefectKind::Invalid,
+                        column,
+                        detail,
+                        key: key_of(s),
+                        text_only: false,
+                    });
                     out.push(seq[s]);
                 }
                 Some(DefectKind::Malformed) => {
                     let (src, row) = seq[s];
                     let (o, column, detail) = malformed_recipe(table, sources[src], row, rng);
                     overrides.push((out.len(), o));
-                    truth.push(TruthRow { row: out.len(), kind: DefectKind::Malformed, column, detail, key: key_of(s), text_only: true });
+                    truth.push(TruthRow {
+                        row: out.len(),
+                        kind: DefectKind::Malformed,
+                        column,
+                        detail,
+                        key: key_of(s),
+                        text_only: true,
+                    });
                     out.push(seq[s]);
                 }
                 None => out.push(seq[s]),
@@ -523,8 +662,11 @@ pub(crate) fn inject(
         let schema = result.schema();
         let mut columns: Vec<ArrayRef> = result.columns().to_vec();
         for (ci, field) in schema.fields().iter().enumerate() {
-            let ps: Vec<(usize, Patch)> =
-                patches.iter().filter(|(_, c, _)| *c == field.name()).map(|&(r, _, p)| (r, p)).collect();
+            let ps: Vec<(usize, Patch)> = patches
+                .iter()
+                .filter(|(_, c, _)| *c == field.name())
+                .map(|&(r, _, p)| (r, p))
+                .collect();
             if !ps.is_empty() {
                 columns[ci] = patch_column(&columns[ci], &ps);
             }
@@ -537,15 +679,21 @@ pub(crate) fn inject(
         let idx: Vec<(usize, usize)> = carry_rows.iter().map(|&s| seq[s]).collect();
         Some(interleave_record_batch(&sources, &idx)?)
     };
-    Ok(Dirtied { batch: result, overrides, truth, out_of_order, carry })
+    Ok(Dirtied {
+        batch: result,
+        overrides,
+        truth,
+        out_of_order,
+        carry,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::streams::{Purpose, stream};
-    use arrow::array::{Float64Array, TimestampMicrosecondArray, UInt8Array};
     use arrow::array::StringArray as S;
+    use arrow::array::{Float64Array, TimestampMicrosecondArray, UInt8Array};
 
     fn telemetry(rows: usize, sensor: &str, t0: i64) -> RecordBatch {
         let n = rows;
@@ -558,7 +706,12 @@ mod tests {
                 s("P01-L01-M01"),
                 s(sensor),
                 s("vibration"),
-                Arc::new(TimestampMicrosecondArray::from_iter_values((0..n as i64).map(|i| t0 + i * 1_000_000)).with_timezone("UTC")),
+                Arc::new(
+                    TimestampMicrosecondArray::from_iter_values(
+                        (0..n as i64).map(|i| t0 + i * 1_000_000),
+                    )
+                    .with_timezone("UTC"),
+                ),
                 Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64))),
                 Arc::new(UInt8Array::from(vec![0u8; n])),
             ],
@@ -569,14 +722,31 @@ mod tests {
     #[test]
     fn duplicates_and_moves_are_exact() {
         let b = telemetry(20_000, "S000001", 0);
-        let rates = DirtyConfig { malformed: 0.0, invalid: 0.0, duplicates: 0.004, out_of_order: 0.004, late: 0.0 };
+        let rates = DirtyConfig {
+            malformed: 0.0,
+            invalid: 0.0,
+            duplicates: 0.004,
+            out_of_order: 0.004,
+            late: 0.0,
+        };
         let mut rng = stream(1, Purpose::Dirty, 0, 0);
         let d = inject(Table::SensorReadings, &b, None, &rates, false, &mut rng).expect("inject");
         let ts = d.batch.column(5).as_primitive::<TimestampMicrosecondType>();
-        let dups = d.truth.iter().filter(|t| t.kind == DefectKind::Duplicate).count();
-        let moves = d.truth.iter().filter(|t| t.kind == DefectKind::OutOfOrder).count();
+        let dups = d
+            .truth
+            .iter()
+            .filter(|t| t.kind == DefectKind::Duplicate)
+            .count();
+        let moves = d
+            .truth
+            .iter()
+            .filter(|t| t.kind == DefectKind::OutOfOrder)
+            .count();
         assert_eq!(d.batch.num_rows(), 20_000 + dups);
-        assert!((40..=120).contains(&dups) && (40..=120).contains(&moves), "{dups} {moves}");
+        assert!(
+            (40..=120).contains(&dups) && (40..=120).contains(&moves),
+            "{dups} {moves}"
+        );
         assert!(d.out_of_order);
         for t in &d.truth {
             match t.kind {
@@ -585,8 +755,15 @@ mod tests {
             }
         }
         // exactly the listed rows break the order
-        let broken: Vec<usize> = (1..ts.len()).filter(|&i| ts.value(i) < ts.value(i - 1)).collect();
-        let listed: Vec<usize> = d.truth.iter().filter(|t| t.kind == DefectKind::OutOfOrder).map(|t| t.row).collect();
+        let broken: Vec<usize> = (1..ts.len())
+            .filter(|&i| ts.value(i) < ts.value(i - 1))
+            .collect();
+        let listed: Vec<usize> = d
+            .truth
+            .iter()
+            .filter(|t| t.kind == DefectKind::OutOfOrder)
+            .map(|t| t.row)
+            .collect();
         assert_eq!(broken, listed);
     }
 
@@ -594,35 +771,83 @@ mod tests {
     fn late_rows_travel_to_the_next_file() {
         let day0 = telemetry(5_000, "S000001", 0);
         let day1 = telemetry(5_000, "S000001", US_PER_DAY);
-        let rates = DirtyConfig { malformed: 0.0, invalid: 0.0, duplicates: 0.0, out_of_order: 0.0, late: 0.01 };
+        let rates = DirtyConfig {
+            malformed: 0.0,
+            invalid: 0.0,
+            duplicates: 0.0,
+            out_of_order: 0.0,
+            late: 0.01,
+        };
         let mut rng = stream(2, Purpose::Dirty, 0, 0);
         let d0 = inject(Table::SensorReadings, &day0, None, &rates, true, &mut rng).expect("day 0");
         let carry = d0.carry.expect("late rows");
         assert_eq!(d0.batch.num_rows() + carry.num_rows(), 5_000);
-        let d1 = inject(Table::SensorReadings, &day1, Some(&carry), &rates, false, &mut rng).expect("day 1");
-        let late: Vec<&TruthRow> = d1.truth.iter().filter(|t| t.kind == DefectKind::Late).collect();
+        let d1 = inject(
+            Table::SensorReadings,
+            &day1,
+            Some(&carry),
+            &rates,
+            false,
+            &mut rng,
+        )
+        .expect("day 1");
+        let late: Vec<&TruthRow> = d1
+            .truth
+            .iter()
+            .filter(|t| t.kind == DefectKind::Late)
+            .collect();
         assert_eq!(late.len(), carry.num_rows());
-        let ts = d1.batch.column(5).as_primitive::<TimestampMicrosecondType>();
+        let ts = d1
+            .batch
+            .column(5)
+            .as_primitive::<TimestampMicrosecondType>();
         assert!(late.iter().all(|t| ts.value(t.row) < US_PER_DAY));
-        assert!((1..ts.len()).all(|i| ts.value(i) >= ts.value(i - 1)), "late rows keep the order");
+        assert!(
+            (1..ts.len()).all(|i| ts.value(i) >= ts.value(i - 1)),
+            "late rows keep the order"
+        );
     }
 
     #[test]
     fn invalid_and_malformed_rows_are_marked() {
         let b = telemetry(10_000, "S000001", 0);
-        let rates = DirtyConfig { malformed: 0.01, invalid: 0.01, duplicates: 0.0, out_of_order: 0.0, late: 0.0 };
+        let rates = DirtyConfig {
+            malformed: 0.01,
+            invalid: 0.01,
+            duplicates: 0.0,
+            out_of_order: 0.0,
+            late: 0.0,
+        };
         let mut rng = stream(3, Purpose::Dirty, 0, 0);
         let d = inject(Table::SensorReadings, &b, None, &rates, false, &mut rng).expect("inject");
         assert_eq!(d.batch.num_rows(), 10_000);
-        let malformed: Vec<usize> = d.truth.iter().filter(|t| t.kind == DefectKind::Malformed).map(|t| t.row).collect();
-        assert_eq!(malformed, d.overrides.iter().map(|o| o.0).collect::<Vec<_>>());
+        let malformed: Vec<usize> = d
+            .truth
+            .iter()
+            .filter(|t| t.kind == DefectKind::Malformed)
+            .map(|t| t.row)
+            .collect();
+        assert_eq!(
+            malformed,
+            d.overrides.iter().map(|o| o.0).collect::<Vec<_>>()
+        );
         let value = d.batch.column(6).as_primitive::<Float64Type>();
         let quality = d.batch.column(7).as_primitive::<UInt8Type>();
         for t in d.truth.iter().filter(|t| t.kind == DefectKind::Invalid) {
-            let bad = value.is_null(t.row) || value.value(t.row).is_nan() || quality.value(t.row) > 3;
+            let bad =
+                value.is_null(t.row) || value.value(t.row).is_nan() || quality.value(t.row) > 3;
             assert!(bad, "{t:?}");
         }
-        let clean_rows = (0..10_000).filter(|&r| value.is_valid(r) && !value.value(r).is_nan() && quality.value(r) <= 3).count();
-        assert_eq!(clean_rows, 10_000 - d.truth.iter().filter(|t| t.kind == DefectKind::Invalid).count());
+        let clean_rows = (0..10_000)
+            .filter(|&r| value.is_valid(r) && !value.value(r).is_nan() && quality.value(r) <= 3)
+            .count();
+        assert_eq!(
+            clean_rows,
+            10_000
+                - d.truth
+                    .iter()
+                    .filter(|t| t.kind == DefectKind::Invalid)
+                    .count()
+        );
     }
 }

@@ -27,7 +27,9 @@ pub enum Error {
         name: String,
     },
     /// [`crate::generate`] was asked to write no format at all.
-    #[error("no output format given: pass at least one of Format::Csv, Format::Ndjson, Format::Parquet")]
+    #[error(
+        "no output format given: pass at least one of Format::Csv, Format::Ndjson, Format::Parquet"
+    )]
     NoFormats,
     /// More telemetry rows were asked for than the operations window holds.
     #[error(
@@ -69,7 +71,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Wraps an I/O error with the path it happened on (for `map_err`).
 pub(crate) fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { path: path.to_path_buf(), source }
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 #[cfg(test)]
@@ -80,12 +85,22 @@ mod tests {
     fn io_errors_name_their_path() {
         let e = io_at(Path::new("/no/such/dir"))(std::io::Error::other("boom"));
         let text = e.to_string();
-        assert!(text.contains("/no/such/dir") && text.contains("boom"), "{text}");
+        assert!(
+            text.contains("/no/such/dir") && text.contains("boom"),
+            "{text}"
+        );
     }
 
     #[test]
     fn config_errors_say_how_to_fix() {
-        let e = Error::InvalidConfig { field: "days", value: "0".into(), fix: "use at least 1 day" };
-        assert_eq!(e.to_string(), "invalid config: `days` is 0; use at least 1 day");
+        let e = Error::InvalidConfig {
+            field: "days",
+            value: "0".into(),
+            fix: "use at least 1 day",
+        };
+        assert_eq!(
+            e.to_string(),
+            "invalid config: `days` is 0; use at least 1 day"
+        );
     }
 }

@@ -55,7 +55,9 @@ impl FromStr for Format {
             "csv" => Ok(Format::Csv),
             "ndjson" | "jsonl" | "json" => Ok(Format::Ndjson),
             "parquet" | "pq" => Ok(Format::Parquet),
-            _ => Err(Error::UnknownFormat { name: s.to_string() }),
+            _ => Err(Error::UnknownFormat {
+                name: s.to_string(),
+            }),
         }
     }
 }
@@ -71,6 +73,8 @@ mod tests {
             assert_eq!(f.to_string(), f.dir_name());
         }
         assert_eq!("PARQUET".parse::<Format>().ok(), Some(Format::Parquet));
-        assert!(matches!("xlsx".parse::<Format>(), Err(Error::UnknownFormat { name }) if name == "xlsx"));
+        assert!(
+            matches!("xlsx".parse::<Format>(), Err(Error::UnknownFormat { name }) if name == "xlsx")
+        );
     }
 }

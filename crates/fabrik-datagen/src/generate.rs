@@ -76,8 +76,13 @@ impl GenerateReport {
 }
 
 /// The tables dirty mode touches.
-const DIRTY_TABLES: [Table; 5] =
-    [Table::SensorReadings, Table::MachineStates, Table::ProductionCounts, Table::Orders, Table::Deliveries];
+const DIRTY_TABLES: [Table; 5] = [
+    Table::SensorReadings,
+    Table::MachineStates,
+    Table::ProductionCounts,
+    Table::Orders,
+    Table::Deliveries,
+];
 
 fn table_index(t: Table) -> u64 {
     Table::ALL.iter().position(|&x| x == t).unwrap_or(0) as u64
@@ -103,7 +108,12 @@ impl Run<'_> {
         let r = match self.reports.iter_mut().find(|r| r.table == table) {
             Some(r) => r,
             None => {
-                self.reports.push(TableReport { table, rows: 0, files: Vec::new(), bytes: 0 });
+                self.reports.push(TableReport {
+                    table,
+                    rows: 0,
+                    files: Vec::new(),
+                    bytes: 0,
+                });
                 let last = self.reports.len() - 1;
                 &mut self.reports[last]
             }
@@ -123,7 +133,12 @@ impl Run<'_> {
         for c in chunks {
             w.write(&c.batch, &c.overrides)?;
             for t in c.truth {
-                self.truth.push(Located { table, stem: stem.to_string(), row: offset + t.row, truth: t });
+                self.truth.push(Located {
+                    table,
+                    stem: stem.to_string(),
+                    row: offset + t.row,
+                    truth: t,
+                });
             }
             offset += c.batch.num_rows();
         }
@@ -172,7 +187,12 @@ pub fn generate(
     std::fs::create_dir_all(&gt).map_err(io_at(&gt))?;
 
     let plant = Plant::new(config)?;
-    let mut run = Run { out, formats, reports: Vec::new(), truth: Vec::new() };
+    let mut run = Run {
+        out,
+        formats,
+        reports: Vec::new(),
+        truth: Vec::new(),
+    };
 
     // the tables held in memory, split into files of max_rows_per_file rows
     for table in [
@@ -199,7 +219,12 @@ pub fn generate(
                 _ => Dirtied::clean(batch),
             };
             rows += run.write_file(table, &format!("{}-{f:04}", table.name()), vec![chunk])?;
-            progress(&Progress { table, rows, total_rows: total as u64, files: f + 1 });
+            progress(&Progress {
+                table,
+                rows,
+                total_rows: total as u64,
+                files: f + 1,
+            });
         }
     }
 
@@ -220,14 +245,31 @@ pub fn generate(
                 for (g, sensors) in chunks.iter().enumerate() {
                     let (batch, mut a) = plant.sensor_chunk(sensors.clone(), day)?;
                     anomalies.append(&mut a);
-                    let mut rng = stream(config.seed, Purpose::Dirty, table_index(table), (u64::from(day) << 20) | g as u64);
+                    let mut rng = stream(
+                        config.seed,
+                        Purpose::Dirty,
+                        table_index(table),
+                        (u64::from(day) << 20) | g as u64,
+                    );
                     let carried = carry[g].take();
-                    let x = inject(table, &batch, carried.as_ref(), d, day + 1 < config.days, &mut rng)?;
+                    let x = inject(
+                        table,
+                        &batch,
+                        carried.as_ref(),
+                        d,
+                        day + 1 < config.days,
+                        &mut rng,
+                    )?;
                     carry[g] = x.carry.clone();
                     dirtied.push(x);
                 }
                 rows += run.write_file(table, &stem, dirtied)?;
-                progress(&Progress { table, rows, total_rows: total, files: day as usize + 1 });
+                progress(&Progress {
+                    table,
+                    rows,
+                    total_rows: total,
+                    files: day as usize + 1,
+                });
             }
             None => {
                 let mut w = MultiWriter::create(out, &run.formats, table, &stem, true)?;
@@ -237,12 +279,22 @@ pub fn generate(
                     anomalies.append(&mut a);
                     w.write(&batch, &[])?;
                     file_rows += batch.num_rows() as u64;
-                    progress(&Progress { table, rows: rows + file_rows, total_rows: total, files: day as usize });
+                    progress(&Progress {
+                        table,
+                        rows: rows + file_rows,
+                        total_rows: total,
+                        files: day as usize,
+                    });
                 }
                 rows += file_rows;
                 let written = w.finish()?;
                 run.record(table, file_rows, written);
-                progress(&Progress { table, rows, total_rows: total, files: day as usize + 1 });
+                progress(&Progress {
+                    table,
+                    rows,
+                    total_rows: total,
+                    files: day as usize + 1,
+                });
             }
         }
     }
@@ -254,7 +306,14 @@ pub fn generate(
     let path = gt.join("faults.csv");
     write_csv_rows(
         &path,
-        &["machine_id", "sensor_id", "metric", "onset_ts", "breakdown_ts", "down_reason"],
+        &[
+            "machine_id",
+            "sensor_id",
+            "metric",
+            "onset_ts",
+            "breakdown_ts",
+            "down_reason",
+        ],
         faults.iter().map(|f| {
             vec![
                 f.machine_id.clone(),
@@ -273,14 +332,26 @@ pub fn generate(
         &path,
         &["sensor_id", "kind", "start_ts", "end_ts"],
         anomalies.iter().map(|a| {
-            vec![topo.sensors[a.sensor].id.clone(), a.kind.to_string(), rfc3339(a.start_us), rfc3339(a.end_us)]
+            vec![
+                topo.sensors[a.sensor].id.clone(),
+                a.kind.to_string(),
+                rfc3339(a.start_us),
+                rfc3339(a.end_us),
+            ]
         }),
     )?;
     ground_truth.push(path);
     let path = gt.join("lots.csv");
     write_csv_rows(
         &path,
-        &["lot_id", "supplier_id", "part_id", "plant_id", "received_at", "bad"],
+        &[
+            "lot_id",
+            "supplier_id",
+            "part_id",
+            "plant_id",
+            "received_at",
+            "bad",
+        ],
         plant.lots().into_iter().map(|l| {
             vec![
                 l.lot_id,
@@ -297,10 +368,13 @@ pub fn generate(
     write_csv_rows(
         &path,
         &["plant_id", "utc_offset_hours", "base_cycle_s"],
-        topo.plants
-            .iter()
-            .zip(plant.base_cycle_s())
-            .map(|(p, c)| vec![p.id.clone(), p.utc_offset_hours.to_string(), format!("{c:.1}")]),
+        topo.plants.iter().zip(plant.base_cycle_s()).map(|(p, c)| {
+            vec![
+                p.id.clone(),
+                p.utc_offset_hours.to_string(),
+                format!("{c:.1}"),
+            ]
+        }),
     )?;
     ground_truth.push(path);
 
@@ -315,7 +389,13 @@ pub fn generate(
             if l.truth.text_only && !f.is_text() {
                 continue;
             }
-            let file = format!("{}/{}/{}.{}", f.dir_name(), l.table.name(), l.stem, f.extension());
+            let file = format!(
+                "{}/{}/{}.{}",
+                f.dir_name(),
+                l.table.name(),
+                l.stem,
+                f.extension()
+            );
             lines.push(vec![
                 l.table.name().to_string(),
                 f.extension().to_string(),
@@ -332,55 +412,63 @@ pub fn generate(
     }
     write_csv_rows(
         &path,
-        &["table", "format", "file", "row", "line_csv", "line_ndjson", "kind", "column", "detail", "key"],
+        &[
+            "table",
+            "format",
+            "file",
+            "row",
+            "line_csv",
+            "line_ndjson",
+            "kind",
+            "column",
+            "detail",
+            "key",
+        ],
         lines.into_iter(),
     )?;
     ground_truth.push(path);
 
     let mut tables = run.reports;
     tables.sort_by_key(|t| table_index(t.table));
-    Ok(GenerateReport { tables, faults: faults.len(), dirty, ground_truth, elapsed: started.elapsed() })
+    Ok(GenerateReport {
+        tables,
+        faults: faults.len(),
+        dirty,
+        ground_truth,
+        elapsed: started.elapsed(),
+    })
 }
 
-/// The first `rows` telemetry rows of `config`'s plant (day by day, each day sorted by
-/// (sensor_id, ts)), as batches of about a million rows.
+/// The first `rows` telemetry rows of `config`'s plant in (sensor_id, ts) order — every
+/// day of the first sensor, then of the next, … — as batches of at most about a million
+/// rows (whole sensor-days each, the last one cut).
 ///
 /// Fails with [`Error::NotEnoughRows`] when the operations window holds fewer readings.
-/// `PlantConfig::at_scale(1.0, seed)` makes about 7 million readings a day.
+/// `PlantConfig::at_scale(1.0, seed)` makes about 7 million readings a day (84 sensors × 7
+/// days). This builds the [`Plant`] first (orders, supply, shop floor); to time telemetry
+/// alone, build it once and call [`Plant::telemetry_rows`].
 pub fn sensor_readings(config: &PlantConfig, rows: usize) -> Result<Vec<RecordBatch>> {
-    let plant = Plant::new(config)?;
-    let bound = plant.rows(Table::SensorReadings);
-    if rows as u64 > bound {
-        return Err(Error::NotEnoughRows { requested: rows as u64, available: bound });
-    }
-    let mut out = Vec::new();
-    let mut have = 0usize;
-    for day in 0..config.days {
-        for sensors in plant.sensor_chunks() {
-            if have >= rows {
-                return Ok(out);
-            }
-            let (batch, _) = plant.sensor_chunk(sensors, day)?;
-            let take = batch.num_rows().min(rows - have);
-            have += take;
-            out.push(if take == batch.num_rows() { batch } else { batch.slice(0, take) });
-        }
-    }
-    if have < rows {
-        return Err(Error::NotEnoughRows { requested: rows as u64, available: have as u64 });
-    }
-    Ok(out)
+    Plant::new(config)?.telemetry_rows(rows)
 }
 
 /// Writes batches of `table` to one Parquet file with fabrik's writer settings (zstd,
 /// dictionaries, page statistics and index); `sorted` declares the table's sort order, so
 /// pass it only when the rows follow it. Returns the file size in bytes.
-pub fn write_parquet(path: &Path, table: Table, batches: &[RecordBatch], sorted: bool) -> Result<u64> {
+pub fn write_parquet(
+    path: &Path,
+    table: Table,
+    batches: &[RecordBatch],
+    sorted: bool,
+) -> Result<u64> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io_at(dir))?;
     }
     let file = std::fs::File::create(path).map_err(io_at(path))?;
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, table.schema(), Some(parquet_properties(table, sorted)?))?;
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        file,
+        table.schema(),
+        Some(parquet_properties(table, sorted)?),
+    )?;
     for b in batches {
         w.write(b)?;
     }

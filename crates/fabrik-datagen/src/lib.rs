@@ -88,8 +88,12 @@ pub use config::{DirtyConfig, PlantConfig};
 pub use dirty::DefectKind;
 pub use error::{Error, Result};
 pub use format::Format;
-pub use generate::{GenerateReport, Progress, TableReport, generate, sensor_readings, write_parquet};
+pub use generate::{
+    GenerateReport, Progress, TableReport, generate, sensor_readings, write_parquet,
+};
 pub use output::ROW_GROUP_ROWS;
 pub use plant::{Fault, LotInfo, Plant};
 pub use telemetry::SensorAnomaly;
-pub use topology::{Line, MAX_SENSORS_PER_MACHINE, Machine, MachineType, PlantSite, Sensor, Topology};
+pub use topology::{
+    Line, MAX_SENSORS_PER_MACHINE, Machine, MachineType, PlantSite, Sensor, Topology,
+};

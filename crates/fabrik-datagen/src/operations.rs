@@ -16,7 +16,9 @@ use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, StringBuilder, TimestampMicrosecondArray};
+use arrow::array::{
+    ArrayRef, Float64Array, Int32Array, Int64Array, StringBuilder, TimestampMicrosecondArray,
+};
 use arrow::record_batch::RecordBatch;
 use fabrik_model::Table;
 use fabrik_model::vocab::MACHINE_STATES;
@@ -24,7 +26,9 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::calendar::{Stop, US_PER_DAY, US_PER_HOUR, US_PER_MIN, US_PER_SEC, day_of, planned_stops, weekday};
+use crate::calendar::{
+    Stop, US_PER_DAY, US_PER_HOUR, US_PER_MIN, US_PER_SEC, day_of, planned_stops, weekday,
+};
 use crate::catalog::{Catalog, Config, MADE_TO_ORDER_FROM};
 use crate::config::PlantConfig;
 use crate::error::Result;
@@ -141,7 +145,13 @@ pub(crate) fn ideal_cycle_s(base: f64, kind: MachineType, machine_factor: f64, c
         },
         MachineType::MotorMount => 0.9 * [1.0, 1.05, 1.2][usize::from(c.motor)],
         MachineType::FinalTest => [1.0, 1.05, 1.2][usize::from(c.panel)],
-        MachineType::Paint => 0.9 * if usize::from(c.color) >= MADE_TO_ORDER_FROM { 1.25 } else { 1.0 },
+        MachineType::Paint => {
+            0.9 * if usize::from(c.color) >= MADE_TO_ORDER_FROM {
+                1.25
+            } else {
+                1.0
+            }
+        }
     };
     (base * f * machine_factor * 10.0).round() / 10.0
 }
@@ -149,7 +159,8 @@ pub(crate) fn ideal_cycle_s(base: f64, kind: MachineType, machine_factor: f64, c
 /// The option a station changes over for between two configurations, with the median
 /// setup time in minutes; `None` when it needs no changeover.
 fn changeover(kind: MachineType, from: Config, to: Config) -> Option<(String, f64)> {
-    let opt = |name: &str, a: String, b: String, minutes: f64| Some((format!("{name} {a}→{b}"), minutes));
+    let opt =
+        |name: &str, a: String, b: String, minutes: f64| Some((format!("{name} {a}→{b}"), minutes));
     let (fa, fb) = (from.option_texts(), to.option_texts());
     if from.family != to.family {
         return opt("product_family", fa[0].clone(), fb[0].clone(), 20.0);
@@ -158,12 +169,20 @@ fn changeover(kind: MachineType, from: Config, to: Config) -> Option<(String, f6
         MachineType::DrumWelder | MachineType::TubAssembly if from.capacity != to.capacity => {
             opt("capacity_kg", fa[1].clone(), fb[1].clone(), 12.0)
         }
-        MachineType::MotorMount if from.motor != to.motor => opt("motor", fa[2].clone(), fb[2].clone(), 4.0),
+        MachineType::MotorMount if from.motor != to.motor => {
+            opt("motor", fa[2].clone(), fb[2].clone(), 4.0)
+        }
         MachineType::Paint if from.color != to.color => {
-            let m = if usize::from(to.color) >= MADE_TO_ORDER_FROM { 12.0 } else { 6.0 };
+            let m = if usize::from(to.color) >= MADE_TO_ORDER_FROM {
+                12.0
+            } else {
+                6.0
+            };
             opt("color", fa[3].clone(), fb[3].clone(), m)
         }
-        MachineType::FinalTest if from.panel != to.panel => opt("panel", fa[4].clone(), fb[4].clone(), 1.5),
+        MachineType::FinalTest if from.panel != to.panel => {
+            opt("panel", fa[4].clone(), fb[4].clone(), 1.5)
+        }
         _ => None,
     }
 }
@@ -225,11 +244,20 @@ impl Operations {
                 continue;
             }
             let p = orders.plant_of(i, n_plants);
-            by_plant_day[p * days as usize + d as usize].push(Job { order: i, config: orders.config[i], qty: orders.quantity[i] });
+            by_plant_day[p * days as usize + d as usize].push(Job {
+                order: i,
+                config: orders.config[i],
+                qty: orders.quantity[i],
+            });
         }
         // spread each day's (family, capacity) groups over the plant's lines
-        let lines_of_plant: Vec<Vec<usize>> =
-            (0..n_plants).map(|p| (0..topo.lines.len()).filter(|&l| topo.lines[l].plant == p).collect()).collect();
+        let lines_of_plant: Vec<Vec<usize>> = (0..n_plants)
+            .map(|p| {
+                (0..topo.lines.len())
+                    .filter(|&l| topo.lines[l].plant == p)
+                    .collect()
+            })
+            .collect();
         let mut line_jobs: Vec<Vec<(i64, Job)>> = vec![Vec::new(); topo.lines.len()];
         let mut base_cycle_s = vec![300.0; n_plants];
         for p in 0..n_plants {
@@ -239,13 +267,18 @@ impl Operations {
             for d in 0..days {
                 let mut jobs = std::mem::take(&mut by_plant_day[p * days as usize + d as usize]);
                 jobs.sort_by_key(|j| (j.config.family, j.config.capacity, j.order));
-                let release = if d == 0 { start } else { (first_day + d) * US_PER_DAY + 6 * US_PER_HOUR - off };
+                let release = if d == 0 {
+                    start
+                } else {
+                    (first_day + d) * US_PER_DAY + 6 * US_PER_HOUR - off
+                };
                 let mut load = vec![0i64; lines.len()];
                 let mut k = 0;
                 while k < jobs.len() {
                     let key = (jobs[k].config.family, jobs[k].config.capacity);
                     let mut e = k;
-                    while e < jobs.len() && (jobs[e].config.family, jobs[e].config.capacity) == key {
+                    while e < jobs.len() && (jobs[e].config.family, jobs[e].config.capacity) == key
+                    {
                         e += 1;
                     }
                     let target = (0..lines.len()).min_by_key(|&x| (load[x], x)).unwrap_or(0);
@@ -278,7 +311,11 @@ impl Operations {
                         topo,
                         catalog,
                         supply,
-                        Station { machine: m, base_cycle_s: base_cycle_s[plant], stops: &stops },
+                        Station {
+                            machine: m,
+                            base_cycle_s: base_cycle_s[plant],
+                            stops: &stops,
+                        },
                         &releases,
                     );
                     // the next station gets each job when this one has finished it
@@ -293,7 +330,10 @@ impl Operations {
             })
             .collect();
 
-        let mut ops = Operations { base_cycle_s, ..Operations::default() };
+        let mut ops = Operations {
+            base_cycle_s,
+            ..Operations::default()
+        };
         for (l, line_runs) in runs.into_iter().enumerate() {
             let last = topo.lines[l].machines.end - 1;
             for (k, mut run) in line_runs.into_iter().enumerate() {
@@ -345,11 +385,22 @@ impl Operations {
             Arc::new(machine.finish()),
             Arc::new(state.finish()),
             Arc::new(reason.finish()),
-            Arc::new(TimestampMicrosecondArray::from_iter_values(s.iter().map(|x| x.start)).with_timezone("UTC")),
-            Arc::new(TimestampMicrosecondArray::from_iter_values(s.iter().map(|x| x.end)).with_timezone("UTC")),
-            Arc::new(Int64Array::from_iter(s.iter().map(|x| x.order.map(|o| o as i64 + 1)))),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(s.iter().map(|x| x.start))
+                    .with_timezone("UTC"),
+            ),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(s.iter().map(|x| x.end))
+                    .with_timezone("UTC"),
+            ),
+            Arc::new(Int64Array::from_iter(
+                s.iter().map(|x| x.order.map(|o| o as i64 + 1)),
+            )),
         ];
-        Ok(RecordBatch::try_new(Table::MachineStates.schema(), columns)?)
+        Ok(RecordBatch::try_new(
+            Table::MachineStates.schema(),
+            columns,
+        )?)
     }
 
     /// Rows `range` of `production_counts`.
@@ -381,15 +432,25 @@ impl Operations {
             Arc::new(plant.finish()),
             Arc::new(line.finish()),
             Arc::new(machine.finish()),
-            Arc::new(TimestampMicrosecondArray::from_iter_values(c.iter().map(|x| x.ts)).with_timezone("UTC")),
-            Arc::new(Int64Array::from_iter_values(c.iter().map(|x| x.order as i64 + 1))),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(c.iter().map(|x| x.ts))
+                    .with_timezone("UTC"),
+            ),
+            Arc::new(Int64Array::from_iter_values(
+                c.iter().map(|x| x.order as i64 + 1),
+            )),
             Arc::new(sku.finish()),
             Arc::new(Int32Array::from_iter_values(c.iter().map(|x| x.good))),
             Arc::new(Int32Array::from_iter_values(c.iter().map(|x| x.scrap))),
-            Arc::new(Float64Array::from_iter_values(c.iter().map(|x| x.ideal_cycle_s))),
+            Arc::new(Float64Array::from_iter_values(
+                c.iter().map(|x| x.ideal_cycle_s),
+            )),
             Arc::new(lot.finish()),
         ];
-        Ok(RecordBatch::try_new(Table::ProductionCounts.schema(), columns)?)
+        Ok(RecordBatch::try_new(
+            Table::ProductionCounts.schema(),
+            columns,
+        )?)
     }
 }
 
@@ -412,7 +473,10 @@ fn schedule_faults(config: &PlantConfig, topo: &Topology, machine: usize) -> Vec
     let end = config.end_us();
     let mut rng = stream(config.seed, Purpose::Fault, machine as u64, 0);
     let sensors = topo.machines[machine].sensors.clone();
-    let weights: Vec<f64> = sensors.clone().map(|s| fault_weight(topo.sensors[s].metric)).collect();
+    let weights: Vec<f64> = sensors
+        .clone()
+        .map(|s| fault_weight(topo.sensors[s].metric))
+        .collect();
     let cum = cumulative(&weights);
     let n = poisson(&mut rng, config.fault_rate * f64::from(config.days));
     let earliest = start + 3 * US_PER_HOUR;
@@ -427,14 +491,26 @@ fn schedule_faults(config: &PlantConfig, topo: &Topology, machine: usize) -> Vec
         let sensor = sensors.start + pick(&mut rng, &cum);
         let metric = topo.sensors[sensor].metric;
         let (lo, hi) = fabrik_model::vocab::operating_limits(metric).unwrap_or((0.0, 1.0));
-        let peak = if metric == "pressure" { lo * uniform(&mut rng, 0.5, 0.9) } else { hi * uniform(&mut rng, 1.1, 1.4) };
-        out.push(Scheduled { sensor, onset: breakdown - lead, breakdown, peak });
+        let peak = if metric == "pressure" {
+            lo * uniform(&mut rng, 0.5, 0.9)
+        } else {
+            hi * uniform(&mut rng, 1.1, 1.4)
+        };
+        out.push(Scheduled {
+            sensor,
+            onset: breakdown - lead,
+            breakdown,
+            peak,
+        });
     }
     out.sort_by_key(|f| f.breakdown);
     // keep breakdowns at least 8 h apart
     let mut kept: Vec<Scheduled> = Vec::with_capacity(out.len());
     for f in out {
-        if kept.last().is_none_or(|k| f.breakdown >= k.breakdown + 8 * US_PER_HOUR) {
+        if kept
+            .last()
+            .is_none_or(|k| f.breakdown >= k.breakdown + 8 * US_PER_HOUR)
+        {
             kept.push(f);
         }
     }
@@ -455,13 +531,20 @@ fn maintenance(rng: &mut ChaCha8Rng, offset_hours: i32, start: i64, end: i64) ->
         }
         let s = d * US_PER_DAY - off + 6 * US_PER_HOUR + 15 * US_PER_MIN;
         let dur = rng.random_range(2 * US_PER_HOUR..7 * US_PER_HOUR / 2);
-        out.push(Stop { start: s, end: s + dur, reason: "planned maintenance" });
+        out.push(Stop {
+            start: s,
+            end: s + dur,
+            reason: "planned maintenance",
+        });
     }
     out
 }
 
 fn push_interval(out: &mut Vec<StateInterval>, iv: StateInterval, end: i64) {
-    let iv = StateInterval { end: iv.end.min(end), ..iv };
+    let iv = StateInterval {
+        end: iv.end.min(end),
+        ..iv
+    };
     if iv.end <= iv.start {
         return;
     }
@@ -504,10 +587,19 @@ fn simulate_machine(
     let base_scrap = uniform(&mut rng, 0.004, 0.015);
     let mtbf_us = uniform(&mut rng, 2.5, 6.0) * US_PER_HOUR as f64;
     let micro_us = 45.0 * US_PER_MIN as f64;
-    let failure_cum = cumulative(&(1..=FAILURES.len()).map(|r| 1.0 / (r as f64).powf(1.2)).collect::<Vec<_>>());
+    let failure_cum = cumulative(
+        &(1..=FAILURES.len())
+            .map(|r| 1.0 / (r as f64).powf(1.2))
+            .collect::<Vec<_>>(),
+    );
 
     let mut stops: Vec<Stop> = station.stops.to_vec();
-    stops.extend(maintenance(&mut rng, topo.plants[machine.plant].utc_offset_hours, start, end));
+    stops.extend(maintenance(
+        &mut rng,
+        topo.plants[machine.plant].utc_offset_hours,
+        start,
+        end,
+    ));
     stops.sort_by_key(|s| s.start);
     let mut merged: Vec<Stop> = Vec::with_capacity(stops.len());
     for s in stops {
@@ -519,7 +611,13 @@ fn simulate_machine(
     let stops = merged;
     let scheduled = schedule_faults(config, topo, m);
 
-    let mut run = MachineRun { states: Vec::new(), counts: Vec::new(), faults: Vec::new(), finished: Vec::new(), started: Vec::new() };
+    let mut run = MachineRun {
+        states: Vec::new(),
+        counts: Vec::new(),
+        faults: Vec::new(),
+        finished: Vec::new(),
+        started: Vec::new(),
+    };
     let mut queue: VecDeque<Open> = VecDeque::new();
     let mut next_release = 0usize;
     let mut configured: Option<Config> = releases.first().map(|(_, j)| j.config);
@@ -529,7 +627,11 @@ fn simulate_machine(
     let mut stop_i = 0usize;
     let mut fault_i = 0usize;
     let mut t = start;
-    let state = |state: State, reason: Option<Cow<'static, str>>, start: i64, end: i64, order: Option<usize>| StateInterval {
+    let state = |state: State,
+                 reason: Option<Cow<'static, str>>,
+                 start: i64,
+                 end: i64,
+                 order: Option<usize>| StateInterval {
         machine: m,
         state,
         reason,
@@ -540,7 +642,11 @@ fn simulate_machine(
 
     while t < end {
         while next_release < releases.len() && releases[next_release].0 <= t {
-            queue.push_back(Open { job: releases[next_release].1, good: 0, progress: 0.0 });
+            queue.push_back(Open {
+                job: releases[next_release].1,
+                good: 0,
+                progress: 0.0,
+            });
             next_release += 1;
         }
         while stop_i < stops.len() && stops[stop_i].end <= t {
@@ -549,7 +655,17 @@ fn simulate_machine(
         if let Some(s) = stops.get(stop_i)
             && s.start <= t
         {
-            push_interval(&mut run.states, state(State::PlannedStop, Some(Cow::Borrowed(s.reason)), t, s.end, None), end);
+            push_interval(
+                &mut run.states,
+                state(
+                    State::PlannedStop,
+                    Some(Cow::Borrowed(s.reason)),
+                    t,
+                    s.end,
+                    None,
+                ),
+                end,
+            );
             t = s.end;
             continue;
         }
@@ -560,8 +676,19 @@ fn simulate_machine(
             let metric = topo.sensors[f.sensor].metric;
             let (reason, median) = fault_reason(metric);
             let dur = (lognormal(&mut rng, median, 0.5) * US_PER_MIN as f64) as i64 + US_PER_MIN;
-            push_interval(&mut run.states, state(State::Down, Some(Cow::Borrowed(reason)), t, t + dur, None), end);
-            run.faults.push(FaultPlan { machine: m, sensor: f.sensor, onset: f.onset, breakdown: t, reason, peak: f.peak });
+            push_interval(
+                &mut run.states,
+                state(State::Down, Some(Cow::Borrowed(reason)), t, t + dur, None),
+                end,
+            );
+            run.faults.push(FaultPlan {
+                machine: m,
+                sensor: f.sensor,
+                onset: f.onset,
+                breakdown: t,
+                reason,
+                peak: f.peak,
+            });
             fault_i += 1;
             t += dur;
             fail_left = exponential(&mut rng, mtbf_us) as i64 + 1;
@@ -569,8 +696,17 @@ fn simulate_machine(
         }
         let next_fault = scheduled.get(fault_i).map_or(i64::MAX, |f| f.breakdown);
         let Some(open) = queue.front_mut() else {
-            let until = releases.get(next_release).map_or(end, |r| r.0).min(next_stop).min(next_fault).min(end);
-            push_interval(&mut run.states, state(State::Idle, None, t, until, None), end);
+            let until = releases
+                .get(next_release)
+                .map_or(end, |r| r.0)
+                .min(next_stop)
+                .min(next_fault)
+                .min(end);
+            push_interval(
+                &mut run.states,
+                state(State::Idle, None, t, until, None),
+                end,
+            );
             t = until;
             continue;
         };
@@ -580,7 +716,17 @@ fn simulate_machine(
         {
             let dur = (lognormal(&mut rng, minutes, 0.3) * US_PER_MIN as f64) as i64 + US_PER_SEC;
             let reason = format!("changeover {}→{} ({what})", from.sku(), job.config.sku());
-            push_interval(&mut run.states, state(State::Setup, Some(Cow::Owned(reason)), t, t + dur, Some(job.order)), end);
+            push_interval(
+                &mut run.states,
+                state(
+                    State::Setup,
+                    Some(Cow::Owned(reason)),
+                    t,
+                    t + dur,
+                    Some(job.order),
+                ),
+                end,
+            );
             configured = Some(job.config);
             after_setup = true;
             t += dur;
@@ -598,7 +744,12 @@ fn simulate_machine(
         let mut done = false;
         loop {
             let boundary = (t.div_euclid(5 * US_PER_MIN) + 1) * 5 * US_PER_MIN;
-            let mut seg_end = boundary.min(next_stop).min(next_fault).min(end).min(t + fail_left).min(t + micro_left);
+            let mut seg_end = boundary
+                .min(next_stop)
+                .min(next_fault)
+                .min(end)
+                .min(t + fail_left)
+                .min(t + micro_left);
             let x = fault_progress(&scheduled, t);
             let cycle_us = ideal * slowness * (1.0 + 0.25 * x * x) * US_PER_SEC as f64;
             let lot_index = supply.lot_in_use(machine.plant, part, t);
@@ -614,7 +765,11 @@ fn simulate_machine(
                 }
                 open.progress = 0.0;
                 cur = t_unit;
-                let p = if after_setup { (p_scrap * 4.0).min(0.9) } else { p_scrap.min(0.9) };
+                let p = if after_setup {
+                    (p_scrap * 4.0).min(0.9)
+                } else {
+                    p_scrap.min(0.9)
+                };
                 after_setup = false;
                 if scrap_rng.random::<f64>() < p {
                     scrap += 1;
@@ -628,29 +783,56 @@ fn simulate_machine(
                     }
                 }
             }
-            run.counts.push(Count { machine: m, ts: seg_end, order: job.order, good, scrap, ideal_cycle_s: ideal, lot: lot_index });
+            run.counts.push(Count {
+                machine: m,
+                ts: seg_end,
+                order: job.order,
+                good,
+                scrap,
+                ideal_cycle_s: ideal,
+                lot: lot_index,
+            });
             fail_left -= seg_end - t;
             micro_left -= seg_end - t;
             t = seg_end;
-            if done || t >= next_stop || t >= next_fault || t >= end || fail_left <= 0 || micro_left <= 0 {
+            if done
+                || t >= next_stop
+                || t >= next_fault
+                || t >= end
+                || fail_left <= 0
+                || micro_left <= 0
+            {
                 break;
             }
         }
-        push_interval(&mut run.states, state(State::Running, None, run_start, t, Some(job.order)), end);
+        push_interval(
+            &mut run.states,
+            state(State::Running, None, run_start, t, Some(job.order)),
+            end,
+        );
         if done {
             run.finished.push((job.order, t));
             queue.pop_front();
         }
         if fail_left <= 0 && t < end {
             let (reason, median, sigma) = FAILURES[pick(&mut rng, &failure_cum)];
-            let dur = (lognormal(&mut rng, median, sigma) * US_PER_MIN as f64) as i64 + 30 * US_PER_SEC;
-            push_interval(&mut run.states, state(State::Down, Some(Cow::Borrowed(reason)), t, t + dur, None), end);
+            let dur =
+                (lognormal(&mut rng, median, sigma) * US_PER_MIN as f64) as i64 + 30 * US_PER_SEC;
+            push_interval(
+                &mut run.states,
+                state(State::Down, Some(Cow::Borrowed(reason)), t, t + dur, None),
+                end,
+            );
             t += dur;
             fail_left = exponential(&mut rng, mtbf_us) as i64 + 1;
         } else if micro_left <= 0 && t < end {
             // starved or blocked for a few minutes
             let dur = rng.random_range(US_PER_MIN..8 * US_PER_MIN);
-            push_interval(&mut run.states, state(State::Idle, None, t, t + dur, None), end);
+            push_interval(
+                &mut run.states,
+                state(State::Idle, None, t, t + dur, None),
+                end,
+            );
             t += dur;
             micro_left = exponential(&mut rng, micro_us) as i64 + 1;
         }
@@ -672,7 +854,12 @@ mod tests {
     use super::*;
 
     fn plant() -> (PlantConfig, Topology, OrderBook, Operations) {
-        let config = PlantConfig { days: 2, order_history_days: 40, fault_rate: 1.0, ..PlantConfig::tiny(11) };
+        let config = PlantConfig {
+            days: 2,
+            order_history_days: 40,
+            fault_rate: 1.0,
+            ..PlantConfig::tiny(11)
+        };
         let topo = Topology::new(&config);
         let catalog = Catalog::new();
         let orders = OrderBook::generate(&config);
@@ -692,9 +879,14 @@ mod tests {
             assert!(s.windows(2).all(|w| w[0].end == w[1].start));
             for x in s {
                 assert!(x.end > x.start);
-                let needs_reason = matches!(x.state, State::Setup | State::Down | State::PlannedStop);
+                let needs_reason =
+                    matches!(x.state, State::Setup | State::Down | State::PlannedStop);
                 assert_eq!(x.reason.is_some(), needs_reason, "{x:?}");
-                assert_eq!(x.order.is_some(), matches!(x.state, State::Running | State::Setup), "{x:?}");
+                assert_eq!(
+                    x.order.is_some(),
+                    matches!(x.state, State::Running | State::Setup),
+                    "{x:?}"
+                );
             }
         }
         let states: std::collections::HashSet<State> = ops.states.iter().map(|s| s.state).collect();
@@ -712,35 +904,58 @@ mod tests {
         for c in &ops.counts {
             assert!(c.order < orders.len() && c.good >= 0 && c.scrap >= 0 && c.ideal_cycle_s > 0.0);
             let r = &ops.states_of[c.machine];
-            let in_run = ops.states[r.clone()]
-                .iter()
-                .any(|s| s.state == State::Running && s.order == Some(c.order) && s.start < c.ts && c.ts <= s.end);
-            assert!(in_run, "count at {} outside a RUNNING interval of its order", c.ts);
+            let in_run = ops.states[r.clone()].iter().any(|s| {
+                s.state == State::Running
+                    && s.order == Some(c.order)
+                    && s.start < c.ts
+                    && c.ts <= s.end
+            });
+            assert!(
+                in_run,
+                "count at {} outside a RUNNING interval of its order",
+                c.ts
+            );
         }
-        assert!(ops.counts.windows(2).all(|w| (w[0].machine, w[0].ts) < (w[1].machine, w[1].ts)));
+        assert!(
+            ops.counts
+                .windows(2)
+                .all(|w| (w[0].machine, w[0].ts) < (w[1].machine, w[1].ts))
+        );
     }
 
     #[test]
     fn faults_end_in_down_intervals() {
         let (_, _, _, ops) = plant();
-        assert!(!ops.faults.is_empty(), "fault_rate 1.0 over 2 machine-days should give faults");
+        assert!(
+            !ops.faults.is_empty(),
+            "fault_rate 1.0 over 2 machine-days should give faults"
+        );
         for f in &ops.faults {
             assert!(f.onset < f.breakdown);
             let r = &ops.states_of[f.machine];
-            assert!(
-                ops.states[r.clone()].iter().any(|s| s.state == State::Down && s.start == f.breakdown && s.reason.as_deref() == Some(f.reason))
-            );
+            assert!(ops.states[r.clone()].iter().any(|s| s.state == State::Down
+                && s.start == f.breakdown
+                && s.reason.as_deref() == Some(f.reason)));
         }
     }
 
     #[test]
     fn changeovers_name_the_option() {
-        let a = Config { family: 0, capacity: 8, motor: 0, color: 0, panel: 0 };
+        let a = Config {
+            family: 0,
+            capacity: 8,
+            motor: 0,
+            color: 0,
+            panel: 0,
+        };
         let b = Config { capacity: 9, ..a };
         let (why, _) = changeover(MachineType::DrumWelder, a, b).expect("drum size change");
         assert_eq!(why, "capacity_kg 8→9");
         assert!(changeover(MachineType::Paint, a, b).is_none());
         let c = Config { color: 3, ..a };
-        assert_eq!(changeover(MachineType::Paint, a, c).map(|x| x.0), Some("color white→graphite".to_string()));
+        assert_eq!(
+            changeover(MachineType::Paint, a, c).map(|x| x.0),
+            Some("color white→graphite".to_string())
+        );
     }
 }

@@ -12,7 +12,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Float64Array, Int16Array, Int32Array, Int64Array, StringBuilder, TimestampMicrosecondArray,
+    ArrayRef, Float64Array, Int16Array, Int32Array, Int64Array, StringBuilder,
+    TimestampMicrosecondArray,
 };
 use arrow::record_batch::RecordBatch;
 use fabrik_model::Table;
@@ -24,8 +25,8 @@ use crate::calendar::{
     US_PER_DAY, US_PER_HOUR, black_friday, civil_from_days, day_of, day_of_year, weekday,
 };
 use crate::catalog::{
-    APP, B2B, CAPACITIES, CHANNEL_W, COLORS, Config, FAMILY_W, MARKETPLACE, OptionTrends, REGION_PRICE, REGION_W,
-    REGIONS, WEEKLY_B2B, WEEKLY_CONSUMER, is_laundry,
+    APP, B2B, CAPACITIES, CHANNEL_W, COLORS, Config, FAMILY_W, MARKETPLACE, OptionTrends,
+    REGION_PRICE, REGION_W, REGIONS, WEEKLY_B2B, WEEKLY_CONSUMER, is_laundry,
 };
 use crate::config::PlantConfig;
 use crate::error::Result;
@@ -41,10 +42,14 @@ pub(crate) mod status {
     pub const CANCELLED: u8 = 5;
 }
 
-const HOURS_CONSUMER: [f64; 24] =
-    [1.0, 0.6, 0.4, 0.3, 0.3, 0.5, 1.0, 2.0, 3.0, 4.0, 4.5, 5.0, 5.5, 5.0, 4.5, 4.5, 4.5, 5.0, 5.5, 6.5, 7.0, 6.0, 4.0, 2.0];
-const HOURS_B2B: [f64; 24] =
-    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.2, 1.0, 3.0, 4.0, 4.0, 3.5, 2.0, 3.0, 3.5, 3.0, 2.0, 1.0, 0.3, 0.1, 0.0, 0.0, 0.0, 0.0];
+const HOURS_CONSUMER: [f64; 24] = [
+    1.0, 0.6, 0.4, 0.3, 0.3, 0.5, 1.0, 2.0, 3.0, 4.0, 4.5, 5.0, 5.5, 5.0, 4.5, 4.5, 4.5, 5.0, 5.5,
+    6.5, 7.0, 6.0, 4.0, 2.0,
+];
+const HOURS_B2B: [f64; 24] = [
+    0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.2, 1.0, 3.0, 4.0, 4.0, 3.5, 2.0, 3.0, 3.5, 3.0, 2.0, 1.0, 0.3,
+    0.1, 0.0, 0.0, 0.0, 0.0,
+];
 
 /// Demand factor of a day for a channel (without growth): weekly × yearly × promotions.
 pub(crate) fn day_factor(day: i64, channel: usize) -> f64 {
@@ -191,7 +196,9 @@ impl OrderBook {
             self.status[i] = s;
             // most orders still "placed" (and orders cancelled before confirmation) have no
             // promised date yet; the customer number serves as a stable coin
-            if (s == status::PLACED && self.customer[i] % 10 >= 3) || (self.cancelled[i] && !confirmed) {
+            if (s == status::PLACED && self.customer[i] % 10 >= 3)
+                || (self.cancelled[i] && !confirmed)
+            {
                 self.promised_at[i] = None;
             }
         }
@@ -225,22 +232,30 @@ impl OrderBook {
         }
         let r = range.clone();
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(Int64Array::from_iter_values(r.clone().map(|i| i as i64 + 1))),
+            Arc::new(Int64Array::from_iter_values(
+                r.clone().map(|i| i as i64 + 1),
+            )),
             Arc::new(customer.finish()),
-            Arc::new(TimestampMicrosecondArray::from(self.created_at[r.clone()].to_vec()).with_timezone("UTC")),
+            Arc::new(
+                TimestampMicrosecondArray::from(self.created_at[r.clone()].to_vec())
+                    .with_timezone("UTC"),
+            ),
             Arc::new(channel.finish()),
             Arc::new(region.finish()),
             Arc::new(family.finish()),
             Arc::new(sku.finish()),
-            Arc::new(Int16Array::from_iter(
-                r.clone().map(|i| (self.config[i].capacity != 0).then_some(i16::from(self.config[i].capacity))),
-            )),
+            Arc::new(Int16Array::from_iter(r.clone().map(|i| {
+                (self.config[i].capacity != 0).then_some(i16::from(self.config[i].capacity))
+            }))),
             Arc::new(color.finish()),
             Arc::new(motor.finish()),
             Arc::new(panel.finish()),
             Arc::new(Int32Array::from(self.quantity[r.clone()].to_vec())),
             Arc::new(Float64Array::from(self.unit_price[r.clone()].to_vec())),
-            Arc::new(TimestampMicrosecondArray::from(self.promised_at[r.clone()].to_vec()).with_timezone("UTC")),
+            Arc::new(
+                TimestampMicrosecondArray::from(self.promised_at[r.clone()].to_vec())
+                    .with_timezone("UTC"),
+            ),
             Arc::new(state.finish()),
         ];
         Ok(RecordBatch::try_new(Table::Orders.schema(), columns)?)
@@ -285,7 +300,14 @@ fn day_orders(config: &PlantConfig, first_day: i64, d: i64, pool: u32, as_of: i6
         } else {
             0
         };
-        let motor = pick(&mut rng, if is_laundry(family) { &motor_l_cum } else { &motor_o_cum });
+        let motor = pick(
+            &mut rng,
+            if is_laundry(family) {
+                &motor_l_cum
+            } else {
+                &motor_o_cum
+            },
+        );
         let c = Config {
             family: family as u8,
             capacity,
@@ -313,10 +335,16 @@ fn day_orders(config: &PlantConfig, first_day: i64, d: i64, pool: u32, as_of: i6
         let price = c.list_price() * REGION_PRICE[region] * (1.0 - discount) * (1.0 + 0.03 * years);
         let u: f64 = rng.random();
         let customer = (f64::from(pool) * u.powf(2.5)) as u32;
-        let confirm_delay = (crate::streams::lognormal(&mut rng, 6.0, 1.0) * US_PER_HOUR as f64) as i64;
+        let confirm_delay =
+            (crate::streams::lognormal(&mut rng, 6.0, 1.0) * US_PER_HOUR as f64) as i64;
         let confirmed_at = t + confirm_delay.min(3 * US_PER_DAY);
         let promised = day_of(confirmed_at) + rng.random_range(14..36);
-        let lead = rng.random_range(3..10) + if channel == B2B { rng.random_range(0..8) } else { 0 };
+        let lead = rng.random_range(3..10)
+            + if channel == B2B {
+                rng.random_range(0..8)
+            } else {
+                0
+            };
         let build_day = (day + lead).max(day_of(confirmed_at) + 1);
         // cancellations come within the first days; very recent orders have had less time
         let age_days = ((as_of - t) as f64 / US_PER_DAY as f64).clamp(0.0, 3.0);
@@ -329,7 +357,8 @@ fn day_orders(config: &PlantConfig, first_day: i64, d: i64, pool: u32, as_of: i6
         out.config.push(c);
         out.quantity.push(quantity);
         out.unit_price.push((price * 100.0).round() / 100.0);
-        out.promised_at.push(Some(promised * US_PER_DAY + 12 * US_PER_HOUR));
+        out.promised_at
+            .push(Some(promised * US_PER_DAY + 12 * US_PER_HOUR));
         out.confirmed_at.push(confirmed_at);
         out.build_day.push(build_day);
         out.cancelled.push(cancelled);
@@ -357,7 +386,12 @@ mod tests {
 
     #[test]
     fn orders_are_sorted_and_consistent() {
-        let config = PlantConfig { order_history_days: 60, days: 2, orders_per_day: 40.0, ..PlantConfig::tiny(5) };
+        let config = PlantConfig {
+            order_history_days: 60,
+            days: 2,
+            orders_per_day: 40.0,
+            ..PlantConfig::tiny(5)
+        };
         let mut book = OrderBook::generate(&config);
         assert!(book.len() > 60 * 20, "{} orders", book.len());
         assert!(book.created_at.windows(2).all(|w| w[0] <= w[1]));

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{
-    DataType, Float64Type, Int16Type, Int32Type, Int64Type, SchemaRef, TimestampMicrosecondType, UInt8Type,
+    DataType, Float64Type, Int16Type, Int32Type, Int64Type, SchemaRef, TimestampMicrosecondType,
+    UInt8Type,
 };
 use fabrik_model::Table;
 use parquet::arrow::ArrowWriter;
@@ -193,7 +194,11 @@ impl<'a> Col<'a> {
 
 /// Encodes rows as CSV (without header) into `buf`.
 fn encode_csv(buf: &mut Vec<u8>, batch: &RecordBatch, overrides: &[(usize, Override)]) {
-    let cols: Vec<Col<'_>> = batch.columns().iter().map(|a| Col::new(a.as_ref())).collect();
+    let cols: Vec<Col<'_>> = batch
+        .columns()
+        .iter()
+        .map(|a| Col::new(a.as_ref()))
+        .collect();
     let mut o = 0;
     for row in 0..batch.num_rows() {
         let mut first = true;
@@ -241,7 +246,11 @@ fn encode_ndjson(buf: &mut Vec<u8>, batch: &RecordBatch, overrides: &[(usize, Ov
             k
         })
         .collect();
-    let cols: Vec<Col<'_>> = batch.columns().iter().map(|a| Col::new(a.as_ref())).collect();
+    let cols: Vec<Col<'_>> = batch
+        .columns()
+        .iter()
+        .map(|a| Col::new(a.as_ref()))
+        .collect();
     let mut o = 0;
     for row in 0..batch.num_rows() {
         buf.push(b'{');
@@ -287,7 +296,10 @@ pub(crate) fn parquet_properties(table: Table, sorted: bool) -> Result<WriterPro
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_dictionary_enabled(true);
     for f in schema.fields() {
-        let dict = matches!(f.data_type(), DataType::Utf8 | DataType::UInt8 | DataType::Int16);
+        let dict = matches!(
+            f.data_type(),
+            DataType::Utf8 | DataType::UInt8 | DataType::Int16
+        );
         b = b.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), dict);
     }
     if sorted && !table.sort_order().is_empty() {
@@ -295,7 +307,11 @@ pub(crate) fn parquet_properties(table: Table, sorted: bool) -> Result<WriterPro
             .sort_order()
             .iter()
             .filter_map(|c| schema.index_of(c).ok())
-            .map(|i| SortingColumn { column_idx: i as i32, descending: false, nulls_first: false })
+            .map(|i| SortingColumn {
+                column_idx: i as i32,
+                descending: false,
+                nulls_first: false,
+            })
             .collect();
         b = b.set_sorting_columns(Some(cols));
     }
@@ -303,7 +319,11 @@ pub(crate) fn parquet_properties(table: Table, sorted: bool) -> Result<WriterPro
 }
 
 enum Sink {
-    Text { out: BufWriter<File>, json: bool, buf: Vec<u8> },
+    Text {
+        out: BufWriter<File>,
+        json: bool,
+        buf: Vec<u8>,
+    },
     Parquet(Box<ArrowWriter<File>>),
 }
 
@@ -324,20 +344,33 @@ impl FileWriter {
         let file = File::create(&path).map_err(io_at(&path))?;
         let schema: SchemaRef = table.schema();
         let sink = match format {
-            Format::Parquet => {
-                Sink::Parquet(Box::new(ArrowWriter::try_new(file, schema, Some(parquet_properties(table, sorted)?))?))
-            }
+            Format::Parquet => Sink::Parquet(Box::new(ArrowWriter::try_new(
+                file,
+                schema,
+                Some(parquet_properties(table, sorted)?),
+            )?)),
             Format::Csv | Format::Ndjson => {
                 let mut out = BufWriter::with_capacity(1 << 20, file);
                 if format == Format::Csv {
-                    let header: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                    out.write_all(header.join(",").as_bytes()).map_err(io_at(&path))?;
+                    let header: Vec<&str> =
+                        schema.fields().iter().map(|f| f.name().as_str()).collect();
+                    out.write_all(header.join(",").as_bytes())
+                        .map_err(io_at(&path))?;
                     out.write_all(b"\n").map_err(io_at(&path))?;
                 }
-                Sink::Text { out, json: format == Format::Ndjson, buf: Vec::new() }
+                Sink::Text {
+                    out,
+                    json: format == Format::Ndjson,
+                    buf: Vec::new(),
+                }
             }
         };
-        Ok(FileWriter { format, path, rows: 0, sink })
+        Ok(FileWriter {
+            format,
+            path,
+            rows: 0,
+            sink,
+        })
     }
 
     /// Appends a batch; `overrides` (sorted by row) apply to the text formats.
@@ -368,7 +401,9 @@ impl FileWriter {
                 out.flush().map_err(io_at(&self.path))?;
             }
         }
-        Ok(std::fs::metadata(&self.path).map_err(io_at(&self.path))?.len())
+        Ok(std::fs::metadata(&self.path)
+            .map_err(io_at(&self.path))?
+            .len())
     }
 }
 
@@ -379,11 +414,20 @@ pub(crate) struct MultiWriter {
 
 impl MultiWriter {
     /// Opens `<out>/<format>/<table>/<stem>.<ext>` for every format.
-    pub fn create(out: &Path, formats: &[Format], table: Table, stem: &str, sorted: bool) -> Result<MultiWriter> {
+    pub fn create(
+        out: &Path,
+        formats: &[Format],
+        table: Table,
+        stem: &str,
+        sorted: bool,
+    ) -> Result<MultiWriter> {
         let writers = formats
             .iter()
             .map(|&f| {
-                let path = out.join(f.dir_name()).join(table.name()).join(format!("{stem}.{}", f.extension()));
+                let path = out
+                    .join(f.dir_name())
+                    .join(table.name())
+                    .join(format!("{stem}.{}", f.extension()));
                 FileWriter::create(f, path, table, sorted)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -392,7 +436,9 @@ impl MultiWriter {
 
     /// Appends a batch to every format.
     pub fn write(&mut self, batch: &RecordBatch, overrides: &[(usize, Override)]) -> Result<()> {
-        self.writers.par_iter_mut().try_for_each(|w| w.write(batch, overrides))
+        self.writers
+            .par_iter_mut()
+            .try_for_each(|w| w.write(batch, overrides))
     }
 
     /// Closes every file; returns `(format, path relative to nothing, bytes)` per format.
@@ -408,7 +454,11 @@ impl MultiWriter {
 }
 
 /// Writes a small CSV file (ground truth) from a header and rows of already-formatted fields.
-pub(crate) fn write_csv_rows(path: &Path, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<u64> {
+pub(crate) fn write_csv_rows(
+    path: &Path,
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<u64> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io_at(dir))?;
     }
@@ -431,7 +481,9 @@ pub(crate) fn write_csv_rows(path: &Path, header: &[&str], rows: impl Iterator<I
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
+    use arrow::array::{
+        ArrayRef, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray,
+    };
     use std::sync::Arc;
 
     fn batch() -> RecordBatch {
@@ -439,7 +491,11 @@ mod tests {
             arrow::datatypes::Field::new("s", DataType::Utf8, true),
             arrow::datatypes::Field::new("i", DataType::Int64, true),
             arrow::datatypes::Field::new("f", DataType::Float64, true),
-            arrow::datatypes::Field::new("t", DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into())), true),
+            arrow::datatypes::Field::new(
+                "t",
+                DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
         ]));
         let cols: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from(vec![Some("a,\"b\""), None])),
@@ -463,7 +519,16 @@ mod tests {
     #[test]
     fn ndjson_strings_nulls_and_overrides() {
         let mut buf = Vec::new();
-        let ov = vec![(1, Override::Replace { col: 2, text: "#VALUE!".into() }), (1, Override::Drop { col: 0 })];
+        let ov = vec![
+            (
+                1,
+                Override::Replace {
+                    col: 2,
+                    text: "#VALUE!".into(),
+                },
+            ),
+            (1, Override::Drop { col: 0 }),
+        ];
         encode_ndjson(&mut buf, &batch(), &ov);
         assert_eq!(
             String::from_utf8_lossy(&buf),
@@ -488,7 +553,15 @@ mod tests {
     fn parquet_properties_declare_the_sort() {
         let p = parquet_properties(Table::SensorReadings, true).expect("props");
         let cols = p.sorting_columns().expect("sorting columns");
-        assert_eq!(cols.iter().map(|c| c.column_idx).collect::<Vec<_>>(), vec![3, 5]);
-        assert!(parquet_properties(Table::SensorReadings, false).expect("props").sorting_columns().is_none());
+        assert_eq!(
+            cols.iter().map(|c| c.column_idx).collect::<Vec<_>>(),
+            vec![3, 5]
+        );
+        assert!(
+            parquet_properties(Table::SensorReadings, false)
+                .expect("props")
+                .sorting_columns()
+                .is_none()
+        );
     }
 }

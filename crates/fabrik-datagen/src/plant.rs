@@ -75,9 +75,24 @@ impl Plant {
         let supply = Supply::generate(config, &topology, &catalog, &orders);
         let ops = Operations::simulate(config, &topology, &catalog, &orders, &supply);
         let first = crate::calendar::day_of(config.start_us());
-        orders.settle_status(config.end_us(), first..first + i64::from(config.days), &ops.built);
-        let profiles = (0..topology.sensors.len()).into_par_iter().map(|s| Profile::new(config, &topology, s)).collect();
-        Ok(Plant { config: config.clone(), topology, catalog, orders, supply, ops, profiles })
+        orders.settle_status(
+            config.end_us(),
+            first..first + i64::from(config.days),
+            &ops.built,
+        );
+        let profiles = (0..topology.sensors.len())
+            .into_par_iter()
+            .map(|s| Profile::new(config, &topology, s))
+            .collect();
+        Ok(Plant {
+            config: config.clone(),
+            topology,
+            catalog,
+            orders,
+            supply,
+            ops,
+            profiles,
+        })
     }
 
     /// The config the plant was built from.
@@ -112,12 +127,17 @@ impl Plant {
     pub(crate) fn batch(&self, table: Table, range: std::ops::Range<usize>) -> Result<RecordBatch> {
         match table {
             Table::MachineStates => self.ops.states_batch(&self.topology, range),
-            Table::ProductionCounts => self.ops.counts_batch(&self.topology, &self.orders, &self.supply, range),
+            Table::ProductionCounts => {
+                self.ops
+                    .counts_batch(&self.topology, &self.orders, &self.supply, range)
+            }
             Table::Orders => self.orders.batch(range),
             Table::Suppliers => self.supply.suppliers_batch(),
             Table::Deliveries => self.supply.deliveries_batch(&self.catalog, range),
             Table::Bom => bom_batch(&self.catalog),
-            Table::Inventory => self.supply.inventory_batch(&self.topology, &self.catalog, range),
+            Table::Inventory => self
+                .supply
+                .inventory_batch(&self.topology, &self.catalog, range),
             Table::SensorReadings => Ok(RecordBatch::new_empty(Table::SensorReadings.schema())),
         }
     }
@@ -168,7 +188,10 @@ impl Plant {
     }
 
     /// Like [`Plant::sensor_readings`], with the day's stuck, dropout and spike episodes.
-    pub fn sensor_readings_with_anomalies(&self, day: u32) -> Result<(Vec<RecordBatch>, Vec<SensorAnomaly>)> {
+    pub fn sensor_readings_with_anomalies(
+        &self,
+        day: u32,
+    ) -> Result<(Vec<RecordBatch>, Vec<SensorAnomaly>)> {
         let mut batches = Vec::new();
         let mut anomalies = Vec::new();
         for chunk in self.sensor_chunks() {
@@ -179,24 +202,87 @@ impl Plant {
         Ok((batches, anomalies))
     }
 
+    /// The first `rows` telemetry rows in (sensor_id, ts) order — every day of the first
+    /// sensor, then of the next, … — as batches of at most about a million rows.
+    ///
+    /// Fails with [`Error::NotEnoughRows`] when the window holds fewer readings.
+    pub fn telemetry_rows(&self, rows: usize) -> Result<Vec<RecordBatch>> {
+        let bound = self.rows(Table::SensorReadings);
+        if rows as u64 > bound {
+            return Err(Error::NotEnoughRows {
+                requested: rows as u64,
+                available: bound,
+            });
+        }
+        let per_day = (86_400_000 / self.config.sample_period_ms) as usize;
+        let per_batch = (crate::telemetry::CHUNK_ROWS / per_day).max(1);
+        let days = self.config.days;
+        let pairs: Vec<(usize, u32)> = (0..self.topology.sensors.len())
+            .flat_map(|s| (0..days).map(move |d| (s, d)))
+            .collect();
+        let mut out = Vec::new();
+        let mut have = 0usize;
+        for group in pairs.chunks(per_batch) {
+            if have >= rows {
+                break;
+            }
+            let (batch, _) = self.sensor_pairs(group)?;
+            let take = batch.num_rows().min(rows - have);
+            have += take;
+            out.push(if take == batch.num_rows() {
+                batch
+            } else {
+                batch.slice(0, take)
+            });
+        }
+        if have < rows {
+            return Err(Error::NotEnoughRows {
+                requested: rows as u64,
+                available: have as u64,
+            });
+        }
+        Ok(out)
+    }
+
     /// The sensor groups telemetry batches are made of.
     pub(crate) fn sensor_chunks(&self) -> Vec<std::ops::Range<usize>> {
         sensor_chunks(&self.config, self.topology.sensors.len())
     }
 
     /// Telemetry of a group of sensors on one day.
-    pub(crate) fn sensor_chunk(&self, sensors: std::ops::Range<usize>, day: u32) -> Result<(RecordBatch, Vec<SensorAnomaly>)> {
+    pub(crate) fn sensor_chunk(
+        &self,
+        sensors: std::ops::Range<usize>,
+        day: u32,
+    ) -> Result<(RecordBatch, Vec<SensorAnomaly>)> {
         if day >= self.config.days {
-            return Err(Error::DayOutOfRange { day, days: self.config.days });
+            return Err(Error::DayOutOfRange {
+                day,
+                days: self.config.days,
+            });
         }
+        let pairs: Vec<(usize, u32)> = sensors.map(|s| (s, day)).collect();
+        self.sensor_pairs(&pairs)
+    }
+
+    /// Telemetry of each (sensor, day) in turn (days must be in the window).
+    pub(crate) fn sensor_pairs(
+        &self,
+        pairs: &[(usize, u32)],
+    ) -> Result<(RecordBatch, Vec<SensorAnomaly>)> {
         let ctx = DayContext {
             config: &self.config,
             topo: &self.topology,
             profiles: &self.profiles,
-            states: self.ops.states_of.iter().map(|r| &self.ops.states[r.clone()]).collect(),
+            states: self
+                .ops
+                .states_of
+                .iter()
+                .map(|r| &self.ops.states[r.clone()])
+                .collect(),
             faults: &self.ops.faults,
         };
-        chunk_batch(&ctx, sensors, day)
+        chunk_batch(&ctx, pairs)
     }
 
     /// The developing faults that ended in a breakdown, by machine and breakdown time.

@@ -85,7 +85,11 @@ pub(crate) fn geometric(rng: &mut ChaCha8Rng, p: f64) -> u64 {
     }
     let u: f64 = rng.random();
     let g = ((1.0 - u).ln() / (1.0 - p).ln()).floor();
-    if g >= u64::MAX as f64 { u64::MAX } else { g as u64 }
+    if g >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        g as u64
+    }
 }
 
 /// A Poisson draw (0 for a mean that is not positive and finite).
@@ -118,7 +122,8 @@ pub(crate) fn cumulative(weights: &[f64]) -> Vec<f64> {
 pub(crate) fn pick(rng: &mut ChaCha8Rng, cum: &[f64]) -> usize {
     let total = cum.last().copied().unwrap_or(0.0);
     let x = rng.random::<f64>() * total;
-    cum.partition_point(|&c| c <= x).min(cum.len().saturating_sub(1))
+    cum.partition_point(|&c| c <= x)
+        .min(cum.len().saturating_sub(1))
 }
 
 #[cfg(test)]
@@ -127,8 +132,13 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let a: Vec<u64> = (0..4).map(|_| stream(1, Purpose::SensorDay, 3, 4).random()).collect();
-        assert!(a.windows(2).all(|w| w[0] == w[1]), "same derivation, same first draw");
+        let a: Vec<u64> = (0..4)
+            .map(|_| stream(1, Purpose::SensorDay, 3, 4).random())
+            .collect();
+        assert!(
+            a.windows(2).all(|w| w[0] == w[1]),
+            "same derivation, same first draw"
+        );
         let x: u64 = stream(1, Purpose::SensorDay, 3, 4).random();
         let others: [u64; 4] = [
             stream(2, Purpose::SensorDay, 3, 4).random(),
@@ -143,7 +153,10 @@ mod tests {
     fn geometric_has_the_right_mean() {
         let mut rng = stream(9, Purpose::Dirty, 0, 0);
         let n = 20_000;
-        let mean = (0..n).map(|_| geometric(&mut rng, 0.01) as f64).sum::<f64>() / n as f64;
+        let mean = (0..n)
+            .map(|_| geometric(&mut rng, 0.01) as f64)
+            .sum::<f64>()
+            / n as f64;
         assert!((mean - 99.0).abs() < 5.0, "mean {mean}");
         assert_eq!(geometric(&mut rng, 1.0), 0);
         assert_eq!(geometric(&mut rng, 0.0), u64::MAX);

@@ -10,7 +10,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, StringArray, StringBuilder, TimestampMicrosecondArray};
+use arrow::array::{
+    ArrayRef, Float64Array, Int32Array, Int64Array, StringArray, StringBuilder,
+    TimestampMicrosecondArray,
+};
 use arrow::record_batch::RecordBatch;
 use fabrik_model::Table;
 use fabrik_model::vocab::{PRODUCT_FAMILIES, SUPPLIER_CATEGORIES};
@@ -43,10 +46,36 @@ pub(crate) struct Supplier {
 }
 
 const NAMES: [&str; 20] = [
-    "Brenner", "Kowalski", "Novak", "Rossi", "Yildiz", "Lindqvist", "Horvath", "Moreau", "Vogel", "Marek", "Sato",
-    "Chen", "Park", "Garcia", "Weber", "Costa", "Dvorak", "Ferrari", "Aksoy", "Wang",
+    "Brenner",
+    "Kowalski",
+    "Novak",
+    "Rossi",
+    "Yildiz",
+    "Lindqvist",
+    "Horvath",
+    "Moreau",
+    "Vogel",
+    "Marek",
+    "Sato",
+    "Chen",
+    "Park",
+    "Garcia",
+    "Weber",
+    "Costa",
+    "Dvorak",
+    "Ferrari",
+    "Aksoy",
+    "Wang",
 ];
-const CATEGORY_WORD: [&str; 7] = ["Motors", "Electronics", "Drum Works", "Metal", "Plastics", "Hoses", "Packaging"];
+const CATEGORY_WORD: [&str; 7] = [
+    "Motors",
+    "Electronics",
+    "Drum Works",
+    "Metal",
+    "Plastics",
+    "Hoses",
+    "Packaging",
+];
 const CATEGORY_W: [f64; 7] = [1.5, 2.0, 1.0, 2.0, 1.5, 1.0, 1.0];
 
 fn countries(category: &str) -> &'static [&'static str] {
@@ -83,7 +112,11 @@ fn base_lead_days(category: &str, country: &str) -> f64 {
         "packaging" => 4.0,
         _ => 8.0,
     };
-    base + if matches!(country, "CN" | "TW" | "KR") { 24.0 } else { 0.0 }
+    base + if matches!(country, "CN" | "TW" | "KR") {
+        24.0
+    } else {
+        0.0
+    }
 }
 
 /// The suppliers of a config (the first seven cover one category each).
@@ -92,7 +125,11 @@ pub(crate) fn suppliers(config: &PlantConfig) -> Vec<Supplier> {
     (0..config.suppliers as usize)
         .map(|i| {
             let mut rng = stream(config.seed, Purpose::Supplier, i as u64, 0);
-            let category = if i < SUPPLIER_CATEGORIES.len() { i } else { pick(&mut rng, &cat_cum) };
+            let category = if i < SUPPLIER_CATEGORIES.len() {
+                i
+            } else {
+                pick(&mut rng, &cat_cum)
+            };
             let cat = SUPPLIER_CATEGORIES[category];
             let cs = countries(cat);
             let country = cs[rng.random_range(0..cs.len())];
@@ -104,9 +141,19 @@ pub(crate) fn suppliers(config: &PlantConfig) -> Vec<Supplier> {
             );
             let reliable = rng.random::<f64>() < 0.6;
             let (late_prob, late_median_days, partial_prob, bad_lot_prob) = if reliable {
-                (uniform(&mut rng, 0.02, 0.08), uniform(&mut rng, 1.0, 2.0), uniform(&mut rng, 0.01, 0.04), uniform(&mut rng, 0.005, 0.02))
+                (
+                    uniform(&mut rng, 0.02, 0.08),
+                    uniform(&mut rng, 1.0, 2.0),
+                    uniform(&mut rng, 0.01, 0.04),
+                    uniform(&mut rng, 0.005, 0.02),
+                )
             } else {
-                (uniform(&mut rng, 0.2, 0.45), uniform(&mut rng, 3.0, 8.0), uniform(&mut rng, 0.08, 0.2), uniform(&mut rng, 0.04, 0.12))
+                (
+                    uniform(&mut rng, 0.2, 0.45),
+                    uniform(&mut rng, 3.0, 8.0),
+                    uniform(&mut rng, 0.08, 0.2),
+                    uniform(&mut rng, 0.04, 0.12),
+                )
             };
             let lead = base_lead_days(cat, country) * uniform(&mut rng, 0.8, 1.3);
             Supplier {
@@ -194,14 +241,21 @@ struct Pending {
 
 impl Supply {
     /// Simulates purchasing for every plant and part over the order history.
-    pub fn generate(config: &PlantConfig, topo: &Topology, catalog: &Catalog, orders: &OrderBook) -> Supply {
+    pub fn generate(
+        config: &PlantConfig,
+        topo: &Topology,
+        catalog: &Catalog,
+        orders: &OrderBook,
+    ) -> Supply {
         let suppliers = suppliers(config);
         let part_supplier: Vec<usize> = catalog
             .parts
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let of_cat: Vec<usize> = (0..suppliers.len()).filter(|&s| suppliers[s].category == p.category).collect();
+                let of_cat: Vec<usize> = (0..suppliers.len())
+                    .filter(|&s| suppliers[s].category == p.category)
+                    .collect();
                 of_cat.get(i % of_cat.len().max(1)).copied().unwrap_or(0)
             })
             .collect();
@@ -234,7 +288,12 @@ impl Supply {
                 let (plant, part) = (k / n_parts, k % n_parts);
                 let series = &cons[k * h..(k + 1) * h];
                 let supplier = &suppliers[part_supplier[part]];
-                let mut rng = stream(config.seed, Purpose::Replenishment, plant as u64, part as u64);
+                let mut rng = stream(
+                    config.seed,
+                    Purpose::Replenishment,
+                    plant as u64,
+                    part as u64,
+                );
                 replenish(
                     &mut rng,
                     Replenish {
@@ -265,7 +324,13 @@ impl Supply {
             inventory.append(&mut s);
         }
         deliveries.sort_by(|a, b| {
-            (a.ordered_at, a.plant, a.part, a.po_seq, a.received_at).cmp(&(b.ordered_at, b.plant, b.part, b.po_seq, b.received_at))
+            (a.ordered_at, a.plant, a.part, a.po_seq, a.received_at).cmp(&(
+                b.ordered_at,
+                b.plant,
+                b.part,
+                b.po_seq,
+                b.received_at,
+            ))
         });
         let mut po_number: HashMap<(usize, usize, u32), String> = HashMap::new();
         let mut next_po = vec![0u32; n_plants];
@@ -286,17 +351,39 @@ impl Supply {
         for lot in &mut lots {
             let n = seq.entry((lot.plant, lot.part)).or_insert(0);
             *n += 1;
-            lot.id = format!("{}-{:02}{:03}-{:04}", suppliers[lot.supplier].id, lot.plant + 1, lot.part, n);
+            lot.id = format!(
+                "{}-{:02}{:03}-{:04}",
+                suppliers[lot.supplier].id,
+                lot.plant + 1,
+                lot.part,
+                n
+            );
         }
         let mut lots_by: HashMap<(usize, usize), Vec<(i64, usize)>> = HashMap::new();
         for (i, lot) in lots.iter().enumerate() {
-            lots_by.entry((lot.plant, lot.part)).or_default().push((lot.received_at, i));
+            lots_by
+                .entry((lot.plant, lot.part))
+                .or_default()
+                .push((lot.received_at, i));
         }
         for v in lots_by.values_mut() {
             v.sort_unstable();
         }
-        inventory.sort_by(|a, b| (&catalog.parts[a.part].id, a.ts, a.plant).cmp(&(&catalog.parts[b.part].id, b.ts, b.plant)));
-        Supply { suppliers, deliveries, po_ids, lots, lots_by, inventory }
+        inventory.sort_by(|a, b| {
+            (&catalog.parts[a.part].id, a.ts, a.plant).cmp(&(
+                &catalog.parts[b.part].id,
+                b.ts,
+                b.plant,
+            ))
+        });
+        Supply {
+            suppliers,
+            deliveries,
+            po_ids,
+            lots,
+            lots_by,
+            inventory,
+        }
     }
 
     /// The lot of `part` in use at `plant` at instant `t`: the latest one received at least
@@ -311,17 +398,29 @@ impl Supply {
     pub fn suppliers_batch(&self) -> Result<RecordBatch> {
         let s = &self.suppliers;
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(s.iter().map(|x| x.id.as_str()))),
-            Arc::new(StringArray::from_iter_values(s.iter().map(|x| x.name.as_str()))),
+            Arc::new(StringArray::from_iter_values(
+                s.iter().map(|x| x.id.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                s.iter().map(|x| x.name.as_str()),
+            )),
             Arc::new(StringArray::from_iter_values(s.iter().map(|x| x.country))),
-            Arc::new(StringArray::from_iter_values(s.iter().map(|x| SUPPLIER_CATEGORIES[x.category]))),
-            Arc::new(Int32Array::from_iter_values(s.iter().map(|x| x.contract_lead_days))),
+            Arc::new(StringArray::from_iter_values(
+                s.iter().map(|x| SUPPLIER_CATEGORIES[x.category]),
+            )),
+            Arc::new(Int32Array::from_iter_values(
+                s.iter().map(|x| x.contract_lead_days),
+            )),
         ];
         Ok(RecordBatch::try_new(Table::Suppliers.schema(), columns)?)
     }
 
     /// Rows `range` of the `deliveries` table.
-    pub fn deliveries_batch(&self, catalog: &Catalog, range: std::ops::Range<usize>) -> Result<RecordBatch> {
+    pub fn deliveries_batch(
+        &self,
+        catalog: &Catalog,
+        range: std::ops::Range<usize>,
+    ) -> Result<RecordBatch> {
         let d = &self.deliveries[range.clone()];
         let n = d.len();
         let mut lot = StringBuilder::with_capacity(n, n * 18);
@@ -331,30 +430,54 @@ impl Supply {
                 None => lot.append_null(),
             }
         }
-        let ts = |v: Vec<Option<i64>>| Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC")) as ArrayRef;
+        let ts = |v: Vec<Option<i64>>| {
+            Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC")) as ArrayRef
+        };
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(self.po_ids[range].iter().map(String::as_str))),
-            Arc::new(StringArray::from_iter_values(d.iter().map(|x| self.suppliers[x.supplier].id.as_str()))),
-            Arc::new(StringArray::from_iter_values(d.iter().map(|x| catalog.parts[x.part].id.as_str()))),
-            Arc::new(Int64Array::from_iter_values(d.iter().map(|x| x.qty_ordered))),
+            Arc::new(StringArray::from_iter_values(
+                self.po_ids[range].iter().map(String::as_str),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                d.iter().map(|x| self.suppliers[x.supplier].id.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                d.iter().map(|x| catalog.parts[x.part].id.as_str()),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                d.iter().map(|x| x.qty_ordered),
+            )),
             ts(d.iter().map(|x| Some(x.ordered_at)).collect()),
             ts(d.iter().map(|x| Some(x.promised_at)).collect()),
             ts(d.iter().map(|x| x.received_at).collect()),
             Arc::new(Int64Array::from_iter(d.iter().map(|x| x.qty_received))),
             Arc::new(Int64Array::from_iter(d.iter().map(|x| x.qty_rejected))),
-            Arc::new(Float64Array::from_iter_values(d.iter().map(|x| x.unit_price))),
+            Arc::new(Float64Array::from_iter_values(
+                d.iter().map(|x| x.unit_price),
+            )),
             Arc::new(lot.finish()),
         ];
         Ok(RecordBatch::try_new(Table::Deliveries.schema(), columns)?)
     }
 
     /// Rows `range` of the `inventory` table.
-    pub fn inventory_batch(&self, topo: &Topology, catalog: &Catalog, range: std::ops::Range<usize>) -> Result<RecordBatch> {
+    pub fn inventory_batch(
+        &self,
+        topo: &Topology,
+        catalog: &Catalog,
+        range: std::ops::Range<usize>,
+    ) -> Result<RecordBatch> {
         let s = &self.inventory[range];
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(s.iter().map(|x| topo.plants[x.plant].id.as_str()))),
-            Arc::new(StringArray::from_iter_values(s.iter().map(|x| catalog.parts[x.part].id.as_str()))),
-            Arc::new(TimestampMicrosecondArray::from_iter_values(s.iter().map(|x| x.ts)).with_timezone("UTC")),
+            Arc::new(StringArray::from_iter_values(
+                s.iter().map(|x| topo.plants[x.plant].id.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                s.iter().map(|x| catalog.parts[x.part].id.as_str()),
+            )),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(s.iter().map(|x| x.ts))
+                    .with_timezone("UTC"),
+            ),
             Arc::new(Int64Array::from_iter_values(s.iter().map(|x| x.on_hand))),
             Arc::new(Int64Array::from_iter_values(s.iter().map(|x| x.on_order))),
         ];
@@ -366,10 +489,18 @@ impl Supply {
 pub(crate) fn bom_batch(catalog: &Catalog) -> Result<RecordBatch> {
     let b = &catalog.bom;
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(b.iter().map(|x| PRODUCT_FAMILIES[x.family]))),
-        Arc::new(StringArray::from_iter(b.iter().map(|x| x.option.as_ref().map(|o| o.0)))),
-        Arc::new(StringArray::from_iter(b.iter().map(|x| x.option.as_ref().map(|o| o.1.as_str())))),
-        Arc::new(StringArray::from_iter_values(b.iter().map(|x| catalog.parts[x.part].id.as_str()))),
+        Arc::new(StringArray::from_iter_values(
+            b.iter().map(|x| PRODUCT_FAMILIES[x.family]),
+        )),
+        Arc::new(StringArray::from_iter(
+            b.iter().map(|x| x.option.as_ref().map(|o| o.0)),
+        )),
+        Arc::new(StringArray::from_iter(
+            b.iter().map(|x| x.option.as_ref().map(|o| o.1.as_str())),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            b.iter().map(|x| catalog.parts[x.part].id.as_str()),
+        )),
         Arc::new(Float64Array::from_iter_values(b.iter().map(|x| x.qty_per))),
     ];
     Ok(RecordBatch::try_new(Table::Bom.schema(), columns)?)
@@ -387,7 +518,11 @@ struct Replenish<'a> {
 }
 
 /// Periodic review, order-up-to replenishment of one part at one plant.
-fn replenish(rng: &mut ChaCha8Rng, r: Replenish<'_>, cons: &[f64]) -> (Vec<Delivery>, Vec<Lot>, Vec<Snapshot>) {
+fn replenish(
+    rng: &mut ChaCha8Rng,
+    r: Replenish<'_>,
+    cons: &[f64],
+) -> (Vec<Delivery>, Vec<Lot>, Vec<Snapshot>) {
     let h = cons.len();
     let sup = r.supplier;
     let lead = f64::from(sup.contract_lead_days);
@@ -412,7 +547,13 @@ fn replenish(rng: &mut ChaCha8Rng, r: Replenish<'_>, cons: &[f64]) -> (Vec<Deliv
     for day in 0..h {
         let day_us = (r.first_day + day as i64) * US_PER_DAY;
         if day >= r.window_first {
-            snapshots.push(Snapshot { plant: r.plant, part: r.part, ts: day_us, on_hand, on_order });
+            snapshots.push(Snapshot {
+                plant: r.plant,
+                part: r.part,
+                ts: day_us,
+                on_hand,
+                on_order,
+            });
         }
         // receipts of the day
         pending.retain(|p| {
@@ -430,7 +571,11 @@ fn replenish(rng: &mut ChaCha8Rng, r: Replenish<'_>, cons: &[f64]) -> (Vec<Deliv
         on_hand = (on_hand as f64 - cons[day]).round().max(0.0) as i64;
         if (day + offset) % review == 0 {
             let lo = day.saturating_sub(28);
-            let recent = if day >= 28 { cons[lo..day].iter().sum::<f64>() / 28.0 } else { warm.max(overall * 0.5) };
+            let recent = if day >= 28 {
+                cons[lo..day].iter().sum::<f64>() / 28.0
+            } else {
+                warm.max(overall * 0.5)
+            };
             let target = recent * (review as f64 + lead + safety);
             let need = target - (on_hand + on_order) as f64;
             if need > 0.0 && recent > 0.0 {
@@ -441,15 +586,22 @@ fn replenish(rng: &mut ChaCha8Rng, r: Replenish<'_>, cons: &[f64]) -> (Vec<Deliv
                     continue;
                 }
                 let years = day as f64 / 365.25;
-                let price = r.unit_price * sup.price_factor * (1.0 + 0.025 * years) * (1.0 + 0.01 * normal(rng));
-                let promised_at = (day_of(ordered_at) + i64::from(sup.contract_lead_days)) * US_PER_DAY + 12 * US_PER_HOUR;
+                let price = r.unit_price
+                    * sup.price_factor
+                    * (1.0 + 0.025 * years)
+                    * (1.0 + 0.01 * normal(rng));
+                let promised_at = (day_of(ordered_at) + i64::from(sup.contract_lead_days))
+                    * US_PER_DAY
+                    + 12 * US_PER_HOUR;
                 let delay_days = if rng.random::<f64>() < sup.late_prob {
                     lognormal(rng, sup.late_median_days, 0.7)
                 } else {
                     -uniform(rng, 0.0, 1.5)
                 };
                 let arrive = |delay: f64, rng: &mut ChaCha8Rng| {
-                    let t = promised_at + (delay * US_PER_DAY as f64) as i64 + rng.random_range(-4 * US_PER_HOUR..4 * US_PER_HOUR);
+                    let t = promised_at
+                        + (delay * US_PER_DAY as f64) as i64
+                        + rng.random_range(-4 * US_PER_HOUR..4 * US_PER_HOUR);
                     // trucks come 30 minutes after the order at the earliest
                     t.max(ordered_at + 30 * US_PER_MIN)
                 };
@@ -457,7 +609,8 @@ fn replenish(rng: &mut ChaCha8Rng, r: Replenish<'_>, cons: &[f64]) -> (Vec<Deliv
                 // (arrival, quantity shipped, quantity of the PO it closes)
                 let mut shipments = vec![(first_at, qty, qty)];
                 if rng.random::<f64>() < sup.partial_prob {
-                    let part_qty = (((qty as f64) * uniform(rng, 0.5, 0.95)).round() as i64).clamp(1, qty);
+                    let part_qty =
+                        (((qty as f64) * uniform(rng, 0.5, 0.95)).round() as i64).clamp(1, qty);
                     shipments[0].1 = part_qty;
                     if rng.random::<f64>() < 0.6 && part_qty < qty {
                         // the rest follows later as a second lot; otherwise the PO closes short
@@ -498,7 +651,11 @@ fn replenish(rng: &mut ChaCha8Rng, r: Replenish<'_>, cons: &[f64]) -> (Vec<Deliv
                         (Some(at), Some(q), Some(rejected), Some(lots.len() - 1))
                     };
                     if !open {
-                        pending.push(Pending { day: day_of(at) - r.first_day, row, closes });
+                        pending.push(Pending {
+                            day: day_of(at) - r.first_day,
+                            row,
+                            closes,
+                        });
                     }
                     deliveries.push(Delivery {
                         plant: r.plant,
@@ -538,13 +695,22 @@ mod tests {
 
     #[test]
     fn replenishment_is_consistent() {
-        let config = PlantConfig { order_history_days: 120, days: 5, ..PlantConfig::tiny(8) };
+        let config = PlantConfig {
+            order_history_days: 120,
+            days: 5,
+            ..PlantConfig::tiny(8)
+        };
         let topo = Topology::new(&config);
         let catalog = Catalog::new();
         let orders = OrderBook::generate(&config);
         let supply = Supply::generate(&config, &topo, &catalog, &orders);
         assert!(!supply.deliveries.is_empty());
-        assert!(supply.deliveries.windows(2).all(|w| w[0].ordered_at <= w[1].ordered_at));
+        assert!(
+            supply
+                .deliveries
+                .windows(2)
+                .all(|w| w[0].ordered_at <= w[1].ordered_at)
+        );
         for d in &supply.deliveries {
             assert!(d.qty_ordered > 0);
             assert!(d.promised_at > d.ordered_at);
@@ -556,17 +722,38 @@ mod tests {
                 assert!(d.qty_received.is_none() && d.lot.is_none());
             }
         }
-        assert!(supply.deliveries.iter().any(|d| d.received_at.is_none()), "some deliveries are still open");
-        assert!(supply.deliveries.iter().any(|d| d.received_at.is_some_and(|t| t > d.promised_at + US_PER_DAY)), "some are late");
-        let ids: std::collections::HashSet<&str> = supply.lots.iter().map(|l| l.id.as_str()).collect();
+        assert!(
+            supply.deliveries.iter().any(|d| d.received_at.is_none()),
+            "some deliveries are still open"
+        );
+        assert!(
+            supply.deliveries.iter().any(|d| d
+                .received_at
+                .is_some_and(|t| t > d.promised_at + US_PER_DAY)),
+            "some are late"
+        );
+        let ids: std::collections::HashSet<&str> =
+            supply.lots.iter().map(|l| l.id.as_str()).collect();
         assert_eq!(ids.len(), supply.lots.len(), "lot ids are unique");
         assert_eq!(supply.inventory.len(), catalog.parts.len() * 5);
-        assert!(supply.inventory.iter().all(|s| s.on_hand >= 0 && s.on_order >= 0));
-        let b = supply.deliveries_batch(&catalog, 0..supply.deliveries.len()).expect("batch");
+        assert!(
+            supply
+                .inventory
+                .iter()
+                .all(|s| s.on_hand >= 0 && s.on_order >= 0)
+        );
+        let b = supply
+            .deliveries_batch(&catalog, 0..supply.deliveries.len())
+            .expect("batch");
         assert_eq!(b.schema(), Table::Deliveries.schema());
         let lot = supply.lots.first().expect("a lot");
-        let used = supply.lot_in_use(lot.plant, lot.part, lot.received_at + INSPECTION_US).expect("in use");
-        assert_eq!((supply.lots[used].plant, supply.lots[used].part), (lot.plant, lot.part));
+        let used = supply
+            .lot_in_use(lot.plant, lot.part, lot.received_at + INSPECTION_US)
+            .expect("in use");
+        assert_eq!(
+            (supply.lots[used].plant, supply.lots[used].part),
+            (lot.plant, lot.part)
+        );
         assert!(supply.lots[used].received_at + INSPECTION_US <= lot.received_at + INSPECTION_US);
     }
 }

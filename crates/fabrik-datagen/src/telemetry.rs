@@ -80,11 +80,31 @@ impl Profile {
                     MachineType::MotorMount => (38.0, 50.0),
                     _ => (42.0, 55.0),
                 };
-                (u(&mut rng, lo, hi), u(&mut rng, 25.0, 29.0), 2.0, 0.03, 0.15, 2, 900.0)
+                (
+                    u(&mut rng, lo, hi),
+                    u(&mut rng, 25.0, 29.0),
+                    2.0,
+                    0.03,
+                    0.15,
+                    2,
+                    900.0,
+                )
             }
             "vibration" => {
-                let (lo, hi) = if kind == MachineType::FinalTest { (2.5, 4.0) } else { (1.5, 3.5) };
-                (u(&mut rng, lo, hi), u(&mut rng, 0.1, 0.3), 0.1, 0.002, 0.2, 3, 3.0)
+                let (lo, hi) = if kind == MachineType::FinalTest {
+                    (2.5, 4.0)
+                } else {
+                    (1.5, 3.5)
+                };
+                (
+                    u(&mut rng, lo, hi),
+                    u(&mut rng, 0.1, 0.3),
+                    0.1,
+                    0.002,
+                    0.2,
+                    3,
+                    3.0,
+                )
             }
             "current" => {
                 let (lo, hi) = match kind {
@@ -93,13 +113,29 @@ impl Profile {
                     MachineType::MotorMount => (8.0, 14.0),
                     _ => (9.0, 15.0),
                 };
-                (u(&mut rng, lo, hi), u(&mut rng, 0.5, 1.2), 0.4, 0.01, 0.3, 2, 2.0)
+                (
+                    u(&mut rng, lo, hi),
+                    u(&mut rng, 0.5, 1.2),
+                    0.4,
+                    0.01,
+                    0.3,
+                    2,
+                    2.0,
+                )
             }
             "pressure" => {
                 let level = u(&mut rng, 5.5, 7.5);
                 (level, level + 0.3, 0.05, 0.0015, 0.05, 3, 5.0)
             }
-            _ => ([1200.0, 1400.0, 1600.0][rng.random_range(0..3)], 0.0, 0.0, 0.05, 5.0, 1, 2.0),
+            _ => (
+                [1200.0, 1400.0, 1600.0][rng.random_range(0..3)],
+                0.0,
+                0.0,
+                0.05,
+                5.0,
+                1,
+                2.0,
+            ),
         };
         let sd_day = drift * (1440.0f64).sqrt();
         let mut anchors = Vec::with_capacity(config.days as usize + 1);
@@ -151,13 +187,17 @@ fn spin_shape(t_us: i64) -> f64 {
 
 /// Machine activity at instant `t`, following `states` (sorted, contiguous) with time constant `tau_s`.
 fn activity_at(states: &[StateInterval], t: i64, tau_s: f64) -> f64 {
-    let idx = states.partition_point(|s| s.end <= t).min(states.len().saturating_sub(1));
+    let idx = states
+        .partition_point(|s| s.end <= t)
+        .min(states.len().saturating_sub(1));
     let horizon = (10.0 * tau_s * US_PER_SEC as f64) as i64;
     let mut j = idx;
     while j > 0 && t - states[j].start < horizon {
         j -= 1;
     }
-    let Some(first) = states.get(j) else { return 0.0 };
+    let Some(first) = states.get(j) else {
+        return 0.0;
+    };
     let mut a = target(first.state);
     for s in &states[j..=idx] {
         let from = s.start;
@@ -190,12 +230,22 @@ pub(crate) struct DayContext<'a> {
 }
 
 /// Ranges of ticks `[from, to)`.
-fn episodes(rng: &mut ChaCha8Rng, n_ticks: i64, per_day: f64, median_s: f64, sigma: f64, cap_s: f64, period_s: f64) -> Vec<(i64, i64)> {
+fn episodes(
+    rng: &mut ChaCha8Rng,
+    n_ticks: i64,
+    per_day: f64,
+    median_s: f64,
+    sigma: f64,
+    cap_s: f64,
+    period_s: f64,
+) -> Vec<(i64, i64)> {
     let n = poisson(rng, per_day * n_ticks as f64 * period_s / 86_400.0);
     let mut v: Vec<(i64, i64)> = (0..n)
         .map(|_| {
             let from = rng.random_range(0..n_ticks);
-            let len = (lognormal(rng, median_s, sigma).min(cap_s) / period_s).ceil().max(1.0) as i64;
+            let len = (lognormal(rng, median_s, sigma).min(cap_s) / period_s)
+                .ceil()
+                .max(1.0) as i64;
             (from, (from + len).min(n_ticks))
         })
         .collect();
@@ -215,9 +265,15 @@ pub(crate) fn sensor_day(ctx: &DayContext<'_>, sensor: usize, day: u32) -> Senso
     let config = ctx.config;
     let p = &ctx.profiles[sensor];
     let machine = ctx.topo.sensors[sensor].machine;
-    let offset_us = i64::from(ctx.topo.plants[ctx.topo.machines[machine].plant].utc_offset_hours) * US_PER_HOUR;
+    let offset_us =
+        i64::from(ctx.topo.plants[ctx.topo.machines[machine].plant].utc_offset_hours) * US_PER_HOUR;
     let states = ctx.states[machine];
-    let mut rng = stream(config.seed, Purpose::SensorDay, sensor as u64, u64::from(day));
+    let mut rng = stream(
+        config.seed,
+        Purpose::SensorDay,
+        sensor as u64,
+        u64::from(day),
+    );
     let period_us = i64::from(config.sample_period_ms) * 1000;
     let period_s = period_us as f64 / US_PER_SEC as f64;
     let n_ticks = US_PER_DAY / period_us;
@@ -232,9 +288,11 @@ pub(crate) fn sensor_day(ctx: &DayContext<'_>, sensor: usize, day: u32) -> Senso
     let end_gap = walk[1440] - (a1 - a0);
     let knots: Vec<f64> = (0..=1440)
         .map(|k| {
-            let local_min = ((day_start + offset_us) / US_PER_MIN + k as i64).rem_euclid(1440) as f64;
+            let local_min =
+                ((day_start + offset_us) / US_PER_MIN + k as i64).rem_euclid(1440) as f64;
             // ambient peak mid-afternoon plant time
-            let daily = p.daily_amp * (2.0 * std::f64::consts::PI * (local_min - 900.0) / 1440.0 + p.daily_phase).cos();
+            let daily = p.daily_amp
+                * (2.0 * std::f64::consts::PI * (local_min - 900.0) / 1440.0 + p.daily_phase).cos();
             a0 + walk[k] - end_gap * k as f64 / 1440.0 + daily
         })
         .collect();
@@ -246,15 +304,27 @@ pub(crate) fn sensor_day(ctx: &DayContext<'_>, sensor: usize, day: u32) -> Senso
     // episode bounds lie half a period before their ticks, beyond any jitter
     let bound = |k: i64| (tick_ts(k) - period_us / 2).clamp(day_start, day_start + US_PER_DAY);
     for &(a, b) in &dropouts {
-        anomalies.push(SensorAnomaly { sensor, kind: "dropout", start_us: bound(a), end_us: bound(b) });
+        anomalies.push(SensorAnomaly {
+            sensor,
+            kind: "dropout",
+            start_us: bound(a),
+            end_us: bound(b),
+        });
     }
     for &(a, b) in &stuck {
-        anomalies.push(SensorAnomaly { sensor, kind: "stuck", start_us: bound(a), end_us: bound(b) });
+        anomalies.push(SensorAnomaly {
+            sensor,
+            kind: "stuck",
+            start_us: bound(a),
+            end_us: bound(b),
+        });
     }
     let faults: Vec<&FaultPlan> = ctx
         .faults
         .iter()
-        .filter(|f| f.sensor == sensor && f.onset < day_start + US_PER_DAY && f.breakdown > day_start)
+        .filter(|f| {
+            f.sensor == sensor && f.onset < day_start + US_PER_DAY && f.breakdown > day_start
+        })
         .collect();
 
     let cap = n_ticks as usize;
@@ -314,7 +384,11 @@ pub(crate) fn sensor_day(ctx: &DayContext<'_>, sensor: usize, day: u32) -> Senso
             let ki = (pos as usize).min(1439);
             let frac = pos - ki as f64;
             let base = knots[ki] + (knots[ki + 1] - knots[ki]) * frac;
-            let running_level = if p.spin { p.level * spin_shape(ts) } else { p.level };
+            let running_level = if p.spin {
+                p.level * spin_shape(ts)
+            } else {
+                p.level
+            };
             let mut level = running_level;
             for f in &faults {
                 if f.onset <= t_nom && t_nom < f.breakdown {
@@ -328,7 +402,12 @@ pub(crate) fn sensor_day(ctx: &DayContext<'_>, sensor: usize, day: u32) -> Senso
                 if rng.random::<bool>() {
                     quality = QUALITY_BAD;
                 }
-                out.anomalies.push(SensorAnomaly { sensor, kind: "spike", start_us: ts, end_us: ts + 1 });
+                out.anomalies.push(SensorAnomaly {
+                    sensor,
+                    kind: "spike",
+                    start_us: ts,
+                    end_us: ts + 1,
+                });
             }
             if p.non_negative && v < 0.0 {
                 v = 0.0;
@@ -363,13 +442,22 @@ pub(crate) fn sensor_day(ctx: &DayContext<'_>, sensor: usize, day: u32) -> Senso
 pub(crate) fn sensor_chunks(config: &PlantConfig, n_sensors: usize) -> Vec<std::ops::Range<usize>> {
     let per_day = (86_400_000 / config.sample_period_ms.max(1)) as usize;
     let per_chunk = (CHUNK_ROWS / per_day.max(1)).max(1);
-    (0..n_sensors).step_by(per_chunk).map(|s| s..(s + per_chunk).min(n_sensors)).collect()
+    (0..n_sensors)
+        .step_by(per_chunk)
+        .map(|s| s..(s + per_chunk).min(n_sensors))
+        .collect()
 }
 
-/// One batch of `sensor_readings`: the sensors of `sensors` on window day `day`, sorted by
-/// (sensor_id, ts), with their anomalies.
-pub(crate) fn chunk_batch(ctx: &DayContext<'_>, sensors: std::ops::Range<usize>, day: u32) -> Result<(RecordBatch, Vec<SensorAnomaly>)> {
-    let parts: Vec<SensorDay> = sensors.clone().into_par_iter().map(|s| sensor_day(ctx, s, day)).collect();
+/// One batch of `sensor_readings`: the readings of each `(sensor, day)` in turn, with their
+/// anomalies. Sorted by (sensor_id, ts) when the pairs are.
+pub(crate) fn chunk_batch(
+    ctx: &DayContext<'_>,
+    pairs: &[(usize, u32)],
+) -> Result<(RecordBatch, Vec<SensorAnomaly>)> {
+    let parts: Vec<SensorDay> = pairs
+        .par_iter()
+        .map(|&(s, day)| sensor_day(ctx, s, day))
+        .collect();
     let n: usize = parts.iter().map(|p| p.ts.len()).sum();
     let topo = ctx.topo;
     let mut plant = StringBuilder::with_capacity(n, n * 3);
@@ -382,7 +470,7 @@ pub(crate) fn chunk_batch(ctx: &DayContext<'_>, sensors: std::ops::Range<usize>,
     let mut valid = Vec::with_capacity(n);
     let mut quality = Vec::with_capacity(n);
     let mut anomalies = Vec::new();
-    for (s, mut part) in sensors.zip(parts) {
+    for (&(s, _), mut part) in pairs.iter().zip(parts) {
         let k = part.ts.len();
         let sensor = &topo.sensors[s];
         let m = &topo.machines[sensor.machine];
@@ -409,7 +497,10 @@ pub(crate) fn chunk_batch(ctx: &DayContext<'_>, sensors: std::ops::Range<usize>,
         Arc::new(values),
         Arc::new(UInt8Array::from(quality)),
     ];
-    Ok((RecordBatch::try_new(Table::SensorReadings.schema(), columns)?, anomalies))
+    Ok((
+        RecordBatch::try_new(Table::SensorReadings.schema(), columns)?,
+        anomalies,
+    ))
 }
 
 #[cfg(test)]
@@ -427,12 +518,25 @@ mod tests {
 
     #[test]
     fn activity_relaxes_towards_the_state() {
-        let mk = |state, start, end| StateInterval { machine: 0, state, reason: None, start, end, order: None };
+        let mk = |state, start, end| StateInterval {
+            machine: 0,
+            state,
+            reason: None,
+            start,
+            end,
+            order: None,
+        };
         let h = US_PER_HOUR;
-        let states = vec![mk(State::Running, 0, 10 * h), mk(State::Down, 10 * h, 20 * h)];
+        let states = vec![
+            mk(State::Running, 0, 10 * h),
+            mk(State::Down, 10 * h, 20 * h),
+        ];
         assert!((activity_at(&states, 9 * h, 900.0) - 1.0).abs() < 1e-9);
         let after_15min = activity_at(&states, 10 * h + 15 * US_PER_MIN, 900.0);
-        assert!((after_15min - (-1.0f64).exp()).abs() < 1e-6, "{after_15min}");
+        assert!(
+            (after_15min - (-1.0f64).exp()).abs() < 1e-6,
+            "{after_15min}"
+        );
         assert!(activity_at(&states, 19 * h, 3.0) < 1e-9);
     }
 

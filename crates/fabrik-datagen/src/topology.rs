@@ -133,7 +133,12 @@ pub struct Topology {
 impl Topology {
     /// The structure of a (validated) config.
     pub fn new(config: &PlantConfig) -> Topology {
-        let mut t = Topology { plants: Vec::new(), lines: Vec::new(), machines: Vec::new(), sensors: Vec::new() };
+        let mut t = Topology {
+            plants: Vec::new(),
+            lines: Vec::new(),
+            machines: Vec::new(),
+            sensors: Vec::new(),
+        };
         for p in 0..config.plants as usize {
             let pid = format!("P{:02}", p + 1);
             for l in 0..config.lines_per_plant as usize {
@@ -145,7 +150,11 @@ impl Topology {
                     let machine = t.machines.len();
                     let first_sensor = t.sensors.len();
                     for &metric in kind.metrics() {
-                        t.sensors.push(Sensor { id: format!("S{:06}", t.sensors.len() + 1), machine, metric });
+                        t.sensors.push(Sensor {
+                            id: format!("S{:06}", t.sensors.len() + 1),
+                            machine,
+                            metric,
+                        });
                     }
                     t.machines.push(Machine {
                         id: format!("{lid}-M{:02}", m + 1),
@@ -156,9 +165,16 @@ impl Topology {
                         sensors: first_sensor..t.sensors.len(),
                     });
                 }
-                t.lines.push(Line { id: lid, plant: p, machines: first_machine..t.machines.len() });
+                t.lines.push(Line {
+                    id: lid,
+                    plant: p,
+                    machines: first_machine..t.machines.len(),
+                });
             }
-            t.plants.push(PlantSite { id: pid, utc_offset_hours: crate::calendar::plant_utc_offset_hours(p) });
+            t.plants.push(PlantSite {
+                id: pid,
+                utc_offset_hours: crate::calendar::plant_utc_offset_hours(p),
+            });
         }
         t
     }
@@ -171,18 +187,28 @@ mod tests {
 
     #[test]
     fn ids_sort_like_the_structure() {
-        let config = PlantConfig { plants: 2, lines_per_plant: 2, machines_per_line: 6, ..PlantConfig::tiny(1) };
+        let config = PlantConfig {
+            plants: 2,
+            lines_per_plant: 2,
+            machines_per_line: 6,
+            ..PlantConfig::tiny(1)
+        };
         let t = Topology::new(&config);
         assert_eq!(t.machines.len(), 24);
         assert_eq!(t.sensors.len(), 2 * 2 * (4 + 3 + 3 + 4 + 3 + 4));
         assert!(t.sensors.windows(2).all(|w| w[0].id < w[1].id));
         assert!(t.machines.windows(2).all(|w| w[0].id < w[1].id));
-        assert_eq!(t.machines[5].kind, MachineType::DrumWelder, "the station cycle repeats");
+        assert_eq!(
+            t.machines[5].kind,
+            MachineType::DrumWelder,
+            "the station cycle repeats"
+        );
         assert_eq!(t.machines[7].id, "P01-L02-M02");
         assert!(t.sensors.iter().all(|s| METRICS.contains(&s.metric)));
         for m in &t.machines {
             assert!(m.sensors.len() <= MAX_SENSORS_PER_MACHINE);
-            assert!(m.sensors.clone().all(|s| t.sensors[s].machine == t.machines.iter().position(|x| x == m).unwrap_or(usize::MAX)));
+            assert!(m.sensors.clone().all(|s| t.sensors[s].machine
+                == t.machines.iter().position(|x| x == m).unwrap_or(usize::MAX)));
         }
     }
 }

@@ -14,19 +14,33 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::metadata::ParquetMetaData;
 use sha2::{Digest, Sha256};
 
-/// Two days of a tiny plant (1 line, 2 stations, 10-second sampling), many faults.
+/// Two days of a tiny plant (1 line, 2 stations, 20-second sampling), many faults.
 pub fn tiny_clean() -> PlantConfig {
-    PlantConfig { days: 2, fault_rate: 1.0, ..PlantConfig::tiny(7) }
+    PlantConfig {
+        days: 2,
+        fault_rate: 1.0,
+        sample_period_ms: 20_000,
+        ..PlantConfig::tiny(7)
+    }
 }
 
 /// The same with every defect kind at 4 per thousand rows.
 pub fn dirty_rates() -> DirtyConfig {
-    DirtyConfig { malformed: 0.004, invalid: 0.004, duplicates: 0.004, out_of_order: 0.004, late: 0.004 }
+    DirtyConfig {
+        malformed: 0.004,
+        invalid: 0.004,
+        duplicates: 0.004,
+        out_of_order: 0.004,
+        late: 0.004,
+    }
 }
 
 /// [`tiny_clean`] in dirty mode.
 pub fn tiny_dirty() -> PlantConfig {
-    PlantConfig { dirty: Some(dirty_rates()), ..tiny_clean() }
+    PlantConfig {
+        dirty: Some(dirty_rates()),
+        ..tiny_clean()
+    }
 }
 
 /// A generated directory and its report.
@@ -36,7 +50,9 @@ pub struct Run {
 }
 
 fn run_into(name: &str, config: &PlantConfig) -> Run {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fabrik-datagen-it").join(name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("fabrik-datagen-it")
+        .join(name);
     let report = generate(config, &dir, &Format::ALL, &mut |_| {}).expect("generate");
     Run { dir, report }
 }
@@ -70,7 +86,11 @@ pub fn read_parquet(path: &Path) -> (RecordBatch, std::sync::Arc<ParquetMetaData
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet reader");
     let meta = builder.metadata().clone();
     let schema = builder.schema().clone();
-    let batches: Vec<RecordBatch> = builder.build().expect("build").map(|b| b.expect("batch")).collect();
+    let batches: Vec<RecordBatch> = builder
+        .build()
+        .expect("build")
+        .map(|b| b.expect("batch"))
+        .collect();
     (concat_batches(&schema, &batches).expect("concat"), meta)
 }
 
@@ -78,7 +98,9 @@ pub fn read_parquet(path: &Path) -> (RecordBatch, std::sync::Arc<ParquetMetaData
 pub fn read_csv(path: &Path, table: Table) -> Result<RecordBatch, arrow::error::ArrowError> {
     let file = File::open(path).expect("open csv");
     let schema = table.schema();
-    let reader = arrow::csv::ReaderBuilder::new(schema.clone()).with_header(true).build(BufReader::new(file))?;
+    let reader = arrow::csv::ReaderBuilder::new(schema.clone())
+        .with_header(true)
+        .build(BufReader::new(file))?;
     let batches = reader.collect::<Result<Vec<_>, _>>()?;
     concat_batches(&schema, &batches)
 }
@@ -86,15 +108,22 @@ pub fn read_csv(path: &Path, table: Table) -> Result<RecordBatch, arrow::error::
 /// CSV text (with header) parsed with the table's schema.
 pub fn parse_csv_text(text: &str, table: Table) -> Result<RecordBatch, arrow::error::ArrowError> {
     let schema = table.schema();
-    let reader = arrow::csv::ReaderBuilder::new(schema.clone()).with_header(true).build(text.as_bytes())?;
+    let reader = arrow::csv::ReaderBuilder::new(schema.clone())
+        .with_header(true)
+        .build(text.as_bytes())?;
     let batches = reader.collect::<Result<Vec<_>, _>>()?;
     concat_batches(&schema, &batches)
 }
 
 /// NDJSON text parsed with the table's schema (strict: unknown keys are errors).
-pub fn parse_ndjson_text(text: &str, table: Table) -> Result<RecordBatch, arrow::error::ArrowError> {
+pub fn parse_ndjson_text(
+    text: &str,
+    table: Table,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
     let schema = table.schema();
-    let reader = arrow::json::ReaderBuilder::new(schema.clone()).with_strict_mode(true).build(text.as_bytes())?;
+    let reader = arrow::json::ReaderBuilder::new(schema.clone())
+        .with_strict_mode(true)
+        .build(text.as_bytes())?;
     let batches = reader.collect::<Result<Vec<_>, _>>()?;
     concat_batches(&schema, &batches)
 }
@@ -110,7 +139,11 @@ pub fn hash_tree(dir: &Path) -> BTreeMap<String, String> {
                 let bytes = std::fs::read(&p).expect("read file");
                 let digest = Sha256::digest(&bytes);
                 let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-                let rel = p.strip_prefix(base).expect("relative").to_string_lossy().into_owned();
+                let rel = p
+                    .strip_prefix(base)
+                    .expect("relative")
+                    .to_string_lossy()
+                    .into_owned();
                 out.insert(rel, hex);
             }
         }
@@ -146,5 +179,7 @@ pub fn read_ground_truth(path: &Path) -> Vec<BTreeMap<String, String>> {
     let text = std::fs::read_to_string(path).expect("ground truth");
     let mut lines = text.lines();
     let header = csv_fields(lines.next().expect("header"));
-    lines.map(|l| header.iter().cloned().zip(csv_fields(l)).collect()).collect()
+    lines
+        .map(|l| header.iter().cloned().zip(csv_fields(l)).collect())
+        .collect()
 }

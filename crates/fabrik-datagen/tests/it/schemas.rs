@@ -47,7 +47,11 @@ fn parquet_files_read_back_with_the_model_schemas() {
                     "{}",
                     p.display()
                 );
-                assert_eq!(g.metadata().get(META_DOC), w.metadata().get(META_DOC), "field docs travel");
+                assert_eq!(
+                    g.metadata().get(META_DOC),
+                    w.metadata().get(META_DOC),
+                    "field docs travel"
+                );
             }
         }
     }
@@ -60,18 +64,26 @@ fn csv_ndjson_and_parquet_hold_the_same_rows() {
         let pq = files(&run.dir, Format::Parquet, table);
         let csv = files(&run.dir, Format::Csv, table);
         let nd = files(&run.dir, Format::Ndjson, table);
-        assert_eq!((pq.len(), csv.len()), (nd.len(), nd.len()), "{table}: same files in every format");
+        assert_eq!(
+            (pq.len(), csv.len()),
+            (nd.len(), nd.len()),
+            "{table}: same files in every format"
+        );
         for ((p, c), n) in pq.iter().zip(&csv).zip(&nd) {
             let (from_pq, _) = read_parquet(p);
             let from_csv = read_csv(c, table).unwrap_or_else(|e| panic!("{}: {e}", c.display()));
             let text = std::fs::read_to_string(n).expect("ndjson");
-            let from_nd = parse_ndjson_text(&text, table).unwrap_or_else(|e| panic!("{}: {e}", n.display()));
+            let from_nd =
+                parse_ndjson_text(&text, table).unwrap_or_else(|e| panic!("{}: {e}", n.display()));
             assert!(from_pq.num_rows() > 0);
             assert_eq!(from_pq.columns(), from_csv.columns(), "{}", c.display());
             assert_eq!(from_pq.columns(), from_nd.columns(), "{}", n.display());
         }
     }
     let report_rows = run.report.table(Table::Orders).expect("orders").rows;
-    let parquet_rows: usize = files(&run.dir, Format::Parquet, Table::Orders).iter().map(|p| read_parquet(p).0.num_rows()).sum();
+    let parquet_rows: usize = files(&run.dir, Format::Parquet, Table::Orders)
+        .iter()
+        .map(|p| read_parquet(p).0.num_rows())
+        .sum();
     assert_eq!(report_rows as usize, parquet_rows);
 }
