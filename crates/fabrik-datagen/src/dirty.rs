@@ -648,7 +648,10 @@ pub(crate) fn inject(
                 row: out.len(),
                 kind: DefectKind::OutOfOrder,
                 column: "",
-                detail: format!("moved {} rows later", after - moved),
+                detail: match after - moved {
+                    1 => "moved 1 row later".to_string(),
+                    k => format!("moved {k} rows later"),
+                },
                 key: key_of(moved),
                 text_only: false,
             });

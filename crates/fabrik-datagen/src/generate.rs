@@ -50,7 +50,8 @@ pub struct GenerateReport {
     pub tables: Vec<TableReport>,
     /// Developing faults recorded in `ground_truth/faults.csv`.
     pub faults: usize,
-    /// Defects injected per kind (counted once per row, not per format).
+    /// Defects injected per kind, counted once per row (not per format); malformed rows
+    /// only when a text format was written.
     pub dirty: BTreeMap<DefectKind, u64>,
     /// The ground-truth files.
     pub ground_truth: Vec<PathBuf>,
@@ -379,7 +380,8 @@ pub fn generate(
     ground_truth.push(path);
 
     let mut dirty: BTreeMap<DefectKind, u64> = BTreeMap::new();
-    for l in &run.truth {
+    let any_text = run.formats.iter().any(|f| f.is_text());
+    for l in run.truth.iter().filter(|l| any_text || !l.truth.text_only) {
         *dirty.entry(l.truth.kind).or_default() += 1;
     }
     let path = gt.join("dirty.csv");

@@ -441,7 +441,7 @@ impl MultiWriter {
             .try_for_each(|w| w.write(batch, overrides))
     }
 
-    /// Closes every file; returns `(format, path relative to nothing, bytes)` per format.
+    /// Closes every file; returns `(format, path, bytes)` per format.
     pub fn finish(self) -> Result<Vec<(Format, PathBuf, u64)>> {
         self.writers
             .into_par_iter()
