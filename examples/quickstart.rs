@@ -27,7 +27,8 @@ const USAGE: &str = "\
 usage: quickstart [DIR] [--scale F] [--seed N] [--quiet]
 
   DIR        where to write the plant (default ./fabrik-demo); re-running replaces it
-  --scale F  size of the plant relative to the default small plant (default 1.0)
+  --scale F  a plant at scale F instead of the small default (1.0: 4 lines, 7 days,
+             about 50 million readings; 0.05: 2 stations, 1 day)
   --seed N   random seed (default 42); the same seed gives byte-identical files
   --quiet    print only the report, no progress";
 
@@ -111,13 +112,18 @@ const QUESTIONS: [(&str, &str); 4] = [
 
 struct Args {
     dir: PathBuf,
-    scale: f64,
+    scale: Option<f64>,
     seed: u64,
     quiet: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { dir: PathBuf::from("fabrik-demo"), scale: 1.0, seed: 42, quiet: false };
+    let mut args = Args {
+        dir: PathBuf::from("fabrik-demo"),
+        scale: None,
+        seed: 42,
+        quiet: false,
+    };
     let mut it = std::env::args().skip(1);
     let mut dir_given = false;
     while let Some(a) = it.next() {
@@ -126,21 +132,30 @@ fn parse_args() -> Result<Args, String> {
             "--quiet" | "-q" => args.quiet = true,
             "--scale" => {
                 let v = it.next().ok_or("--scale needs a value, e.g. --scale 0.5")?;
-                args.scale = v.parse().map_err(|_| format!("--scale: '{v}' is not a number"))?;
-                if !(args.scale > 0.0 && args.scale.is_finite()) {
+                let scale: f64 = v
+                    .parse()
+                    .map_err(|_| format!("--scale: '{v}' is not a number"))?;
+                if !(scale > 0.0 && scale.is_finite()) {
                     return Err(format!("--scale must be a positive number, got {v}"));
                 }
+                args.scale = Some(scale);
             }
             "--seed" => {
                 let v = it.next().ok_or("--seed needs a value, e.g. --seed 7")?;
-                args.seed = v.parse().map_err(|_| format!("--seed: '{v}' is not a whole number"))?;
+                args.seed = v
+                    .parse()
+                    .map_err(|_| format!("--seed: '{v}' is not a whole number"))?;
             }
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
             s if !dir_given => {
                 args.dir = PathBuf::from(s);
                 dir_given = true;
             }
-            s => return Err(format!("unexpected argument {s}: only one DIR may be given")),
+            s => {
+                return Err(format!(
+                    "unexpected argument {s}: only one DIR may be given"
+                ));
+            }
         }
     }
     Ok(args)
@@ -170,25 +185,55 @@ async fn main() -> ExitCode {
 
 async fn run(args: &Args) -> fabrik::Result<()> {
     let t0 = Instant::now();
-    let config = PlantConfig::at_scale(args.scale, args.seed);
+    let config = match args.scale {
+        None => PlantConfig::small(args.seed),
+        Some(scale) => PlantConfig::at_scale(scale, args.seed),
+    };
     let quiet = args.quiet;
     if !quiet {
-        eprintln!("generating a synthetic plant into {} (seed {}) ...", args.dir.display(), args.seed);
+        eprintln!(
+            "generating a synthetic plant into {} (seed {}) ...",
+            args.dir.display(),
+            args.seed
+        );
     }
+    // One status line per table, rewritten in place as its files are written.
+    let mut current = None;
     let mut progress = |p: &Progress| {
-        if !quiet {
-            eprintln!("  {p}");
+        if quiet {
+            return;
         }
+        if current.is_some_and(|t| t != p.table) {
+            eprintln!();
+        }
+        current = Some(p.table);
+        eprint!(
+            "\r  {:<18} {:>10} rows  {:>3} files",
+            p.table.name(),
+            p.rows,
+            p.files
+        );
     };
-    let _report = generate(&config, &args.dir, &[Format::Parquet], &mut progress)?;
+    let report = generate(&config, &args.dir, &[Format::Parquet], &mut progress)?;
     if !quiet {
-        eprintln!("generated in {:.1}s", t0.elapsed().as_secs_f64());
+        eprintln!(
+            "\ngenerated {} rows ({:.1} MB of Parquet, {} developing faults recorded in ground_truth/) in {:.1}s",
+            report.total_rows(),
+            report.total_bytes() as f64 / 1e6,
+            report.faults,
+            report.elapsed.as_secs_f64()
+        );
     }
 
     let session = Session::new()?;
-    let tables = session.register_parquet_dir(args.dir.join(Format::Parquet.dir_name())).await?;
+    let tables = session
+        .register_parquet_dir(args.dir.join(Format::Parquet.dir_name()))
+        .await?;
 
-    println!("fabrik quickstart — a synthetic build-to-order appliance plant in {}\n", args.dir.display());
+    println!(
+        "fabrik quickstart — a synthetic build-to-order appliance plant in {}\n",
+        args.dir.display()
+    );
     let counts = format!(
         "SELECT table_name, row_count FROM ({}) ORDER BY row_count DESC",
         tables
@@ -197,15 +242,26 @@ async fn run(args: &Args) -> fabrik::Result<()> {
             .collect::<Vec<_>>()
             .join(" UNION ALL ")
     );
-    println!("Tables\n{}\n", pretty_format_batches(&session.query(&counts).await?)?);
+    println!(
+        "Tables\n{}\n",
+        pretty_format_batches(&session.query(&counts).await?)?
+    );
 
     for (title, sql) in QUESTIONS {
         let t = Instant::now();
         let batches = session.query(sql).await?;
-        println!("{title}  [{:.0} ms]\n{}\n", t.elapsed().as_secs_f64() * 1e3, pretty_format_batches(&batches)?);
+        println!(
+            "{title}  [{:.0} ms]\n{}\n",
+            t.elapsed().as_secs_f64() * 1e3,
+            pretty_format_batches(&batches)?
+        );
     }
     if !quiet {
-        eprintln!("done in {:.1}s; the files stay in {} for your own SQL", t0.elapsed().as_secs_f64(), args.dir.display());
+        eprintln!(
+            "done in {:.1}s; the files stay in {} for your own SQL",
+            t0.elapsed().as_secs_f64(),
+            args.dir.display()
+        );
     }
     Ok(())
 }

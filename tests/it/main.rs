@@ -1,1 +1,3 @@
-//! it
+//! Integration tests of the `fabrik` crate (one binary: `cargo test --test it`).
+
+mod examples;

@@ -1,1 +1,3 @@
-//! Integration tests of fabrik-sql (one binary).
+//! Integration tests of fabrik-sql (one binary): a generated plant registered and queried.
+
+mod session;

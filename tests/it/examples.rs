@@ -1,0 +1,130 @@
+//! The examples, run as a user runs them, so that they cannot rot.
+//!
+//! `cargo test` builds the examples before it runs the integration tests; the binaries are
+//! found beside this test's own executable (`target/<profile>/examples/`).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/it-<hash> -> target/<profile>/examples/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "example {name} not built at {}: run through `cargo test`",
+        path.display()
+    );
+    path
+}
+
+fn run(name: &str, args: &[&str]) -> Output {
+    Command::new(example(name))
+        .args(args)
+        .output()
+        .expect("example runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Timings (`[12 ms]`) are the only part of the report that changes between runs.
+fn without_timings(report: &str) -> String {
+    report
+        .lines()
+        .map(|l| l.split("  [").next().unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn quickstart_prints_every_answer_and_is_safe_to_rerun() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("plant");
+    let dir_arg = dir.to_str().expect("utf-8 temp path");
+    let first = run("quickstart", &[dir_arg, "--scale", "0.05", "--quiet"]);
+    let stdout = text(&first.stdout);
+    assert!(
+        first.status.success(),
+        "quickstart failed:\n{}\n{}",
+        stdout,
+        text(&first.stderr)
+    );
+    assert!(
+        first.stderr.is_empty(),
+        "--quiet must silence progress, got:\n{}",
+        text(&first.stderr)
+    );
+    for section in [
+        "Tables",
+        "Top downtime reasons",
+        "Demand by option",
+        "Supplier on-time-in-full",
+        "out-of-range readings",
+    ] {
+        assert!(
+            stdout.contains(section),
+            "missing section {section}:\n{stdout}"
+        );
+    }
+    for table in [
+        "sensor_readings",
+        "machine_states",
+        "production_counts",
+        "orders",
+        "suppliers",
+        "deliveries",
+        "bom",
+        "inventory",
+    ] {
+        assert!(
+            stdout.contains(&format!("| {table}")),
+            "table {table} not counted:\n{stdout}"
+        );
+    }
+    // Every question has at least one result row: a table's data rows start with "| ".
+    let sections: Vec<&str> = stdout.split("\n\n").filter(|s| s.contains('+')).collect();
+    assert_eq!(
+        sections.len(),
+        5,
+        "expected 5 tables in the report:\n{stdout}"
+    );
+    for s in &sections {
+        let rows = s.lines().filter(|l| l.starts_with("| ")).count();
+        assert!(rows >= 2, "a header and at least one row expected in:\n{s}");
+    }
+
+    // Same seed, same directory: the same report (the plant is regenerated in place).
+    let second = run("quickstart", &[dir_arg, "--scale", "0.05", "--quiet"]);
+    assert!(
+        second.status.success(),
+        "re-run failed:\n{}",
+        text(&second.stderr)
+    );
+    assert_eq!(
+        without_timings(&stdout),
+        without_timings(&text(&second.stdout))
+    );
+}
+
+#[test]
+fn quickstart_explains_bad_arguments() {
+    let out = run("quickstart", &["--scale", "zero"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--scale: 'zero' is not a number") && err.contains("usage:"),
+        "{err}"
+    );
+
+    let help = run("quickstart", &["--help"]);
+    assert!(help.status.success());
+    assert!(text(&help.stdout).contains("usage: quickstart"));
+}
