@@ -54,7 +54,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, StringArray, new_null_array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, StringArray,
+    new_null_array,
+};
 use arrow::buffer::BooleanBuffer;
 use arrow::compute::kernels::{boolean, cmp};
 use arrow::compute::{CastOptions, cast, cast_with_options, nullif, prep_null_mask_filter};
@@ -63,7 +66,9 @@ use arrow::util::display::FormatOptions;
 
 use crate::error::{Error, Result};
 use crate::schema::{FieldSpec, FieldType, Table};
-use crate::validate::{Validation, ValidateOptions, Violation, conform, is_text_type, quote, validate};
+use crate::validate::{
+    ValidateOptions, Validation, Violation, conform, is_text_type, quote, validate,
+};
 
 /// The rule id of a cell whose text did not parse into its column's type.
 pub const PARSE_RULE: &str = "parse";
@@ -72,7 +77,11 @@ pub const PARSE_RULE: &str = "parse";
 /// `Utf8` and nullable (no metadata).
 pub fn text_schema(table: Table) -> SchemaRef {
     Arc::new(Schema::new(
-        table.fields().iter().map(|f| Field::new(f.name, DataType::Utf8, true)).collect::<Vec<_>>(),
+        table
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
     ))
 }
 
@@ -80,7 +89,11 @@ pub fn text_schema(table: Table) -> SchemaRef {
 /// output, which holds nulls where text was empty or did not parse.
 pub fn relaxed_schema(table: Table) -> SchemaRef {
     let schema = table.schema();
-    let fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_nullable(true))
+        .collect();
     Arc::new(Schema::new(fields).with_metadata(schema.metadata().clone()))
 }
 
@@ -91,7 +104,10 @@ pub fn relaxed_schema(table: Table) -> SchemaRef {
 /// as is). A missing nullable column becomes all null; a missing non-nullable one is
 /// [`Error::MissingColumn`]. The result has [`relaxed_schema`]; the violations (rule
 /// [`PARSE_RULE`]) are sorted by row, then column order.
-pub fn coerce_text_batch(table: Table, batch: &RecordBatch) -> Result<(RecordBatch, Vec<Violation>)> {
+pub fn coerce_text_batch(
+    table: Table,
+    batch: &RecordBatch,
+) -> Result<(RecordBatch, Vec<Violation>)> {
     let rows = batch.num_rows();
     let mut columns = Vec::with_capacity(table.fields().len());
     let mut violations = Vec::new();
@@ -118,7 +134,11 @@ pub fn coerce_text_batch(table: Table, batch: &RecordBatch) -> Result<(RecordBat
                     found: input.data_type().to_string(),
                 })?;
                 // conform keeps other text types; the output column is plain Utf8.
-                if spec.ty == FieldType::Text { cast(&typed, &DataType::Utf8)? } else { typed }
+                if spec.ty == FieldType::Text {
+                    cast(&typed, &DataType::Utf8)?
+                } else {
+                    typed
+                }
             }
         };
         columns.push(column);
@@ -145,7 +165,8 @@ pub fn validate_text_batch(
     if parse.is_empty() {
         return Ok((coerced, checked));
     }
-    let unparsed: HashSet<(usize, &'static str)> = parse.iter().map(|v| (v.row, v.column)).collect();
+    let unparsed: HashSet<(usize, &'static str)> =
+        parse.iter().map(|v| (v.row, v.column)).collect();
     let mut parse_rows = vec![false; coerced.num_rows()];
     for v in &parse {
         parse_rows[v.row] = true;
@@ -154,23 +175,40 @@ pub fn validate_text_batch(
     let mut violations = parse;
     violations.extend(checked.violations.into_iter().filter(|v| {
         let rule = table.rules().iter().find(|r| r.id == v.rule);
-        let mut reads = rule.map(|r| r.columns()).into_iter().flatten().chain([v.column]);
+        let mut reads = rule
+            .map(|r| r.columns())
+            .into_iter()
+            .flatten()
+            .chain([v.column]);
         !reads.any(|c| unparsed.contains(&(v.row, c)))
     }));
     violations.sort_by_key(|v| v.row);
-    Ok((coerced, Validation { violations, invalid: BooleanArray::new(invalid, None) }))
+    Ok((
+        coerced,
+        Validation {
+            violations,
+            invalid: BooleanArray::new(invalid, None),
+        },
+    ))
 }
 
 /// Parses one text column into `spec`'s type: the parsed column and its parse failures.
 fn parse_column(spec: &FieldSpec, input: &ArrayRef) -> Result<(ArrayRef, Vec<Violation>)> {
-    let text = if *input.data_type() == DataType::Utf8 { Arc::clone(input) } else { cast(input, &DataType::Utf8)? };
+    let text = if *input.data_type() == DataType::Utf8 {
+        Arc::clone(input)
+    } else {
+        cast(input, &DataType::Utf8)?
+    };
     let empty = cmp::eq(&text, &StringArray::new_scalar(""))?;
     let text = nullif(&text, &definite(&empty))?;
     if spec.ty == FieldType::Text {
         return Ok((text, Vec::new()));
     }
     let target = spec.ty.data_type();
-    let options = CastOptions { safe: true, format_options: FormatOptions::default() };
+    let options = CastOptions {
+        safe: true,
+        format_options: FormatOptions::default(),
+    };
     let mut parsed = cast_with_options(&text, &target, &options)?;
     let present = arrow::compute::is_not_null(&text)?;
     let mut failed = boolean::and(&present, &arrow::compute::is_null(&parsed)?)?;
@@ -194,11 +232,18 @@ fn parse_column(spec: &FieldSpec, input: &ArrayRef) -> Result<(ArrayRef, Vec<Vio
                 FieldType::Timestamp if no_offset.value(row) => {
                     "has no UTC offset (expected RFC 3339 with Z or ±HH:MM)".to_string()
                 }
-                FieldType::Timestamp => "is not an RFC 3339 timestamp (e.g. 2026-01-05T10:00:00Z)".to_string(),
+                FieldType::Timestamp => {
+                    "is not an RFC 3339 timestamp (e.g. 2026-01-05T10:00:00Z)".to_string()
+                }
                 FieldType::Float64 => format!("is not a number ({target})"),
                 _ => format!("is not an integer in the range of {target}"),
             };
-            Violation { row, column: spec.name, rule: PARSE_RULE, reason: format!("{}: {raw} {what}", spec.name) }
+            Violation {
+                row,
+                column: spec.name,
+                rule: PARSE_RULE,
+                reason: format!("{}: {raw} {what}", spec.name),
+            }
         })
         .collect();
     Ok((parsed, violations))
@@ -213,12 +258,19 @@ fn has_utc_offset(s: &str) -> bool {
 
 /// Nulls count as `false`.
 fn definite(mask: &BooleanArray) -> BooleanArray {
-    if mask.null_count() == 0 { mask.clone() } else { prep_null_mask_filter(mask) }
+    if mask.null_count() == 0 {
+        mask.clone()
+    } else {
+        prep_null_mask_filter(mask)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{DictionaryArray, Float64Array, Int64Array, StringViewArray, TimestampMicrosecondArray, UInt8Array};
+    use arrow::array::{
+        DictionaryArray, Float64Array, Int64Array, StringViewArray, TimestampMicrosecondArray,
+        UInt8Array,
+    };
     use arrow::datatypes::{Float64Type, Int32Type, TimestampMicrosecondType};
 
     use super::*;
@@ -228,7 +280,11 @@ mod tests {
         Arc::new(StringArray::from(values.to_vec()))
     }
 
-    fn sensor_batch(ts: &[Option<&str>], value: &[Option<&str>], quality: &[Option<&str>]) -> RecordBatch {
+    fn sensor_batch(
+        ts: &[Option<&str>],
+        value: &[Option<&str>],
+        quality: &[Option<&str>],
+    ) -> RecordBatch {
         let n = ts.len();
         let same = |s: &str| text(&vec![Some(s); n]);
         RecordBatch::try_from_iter([
@@ -249,28 +305,79 @@ mod tests {
     fn numbers_parse_and_failures_name_the_raw_text() {
         let b = sensor_batch(
             &[Some("2026-03-01T10:00:00Z"); 8],
-            &[Some("21.5"), Some("abc"), Some(""), None, Some("1e3"), Some("NaN"), Some(" 5"), Some("1")],
-            &[Some("0"), Some("0"), Some("1"), Some("300"), Some("-1"), Some("2"), Some("0.0"), Some(" 1")],
+            &[
+                Some("21.5"),
+                Some("abc"),
+                Some(""),
+                None,
+                Some("1e3"),
+                Some("NaN"),
+                Some(" 5"),
+                Some("1"),
+            ],
+            &[
+                Some("0"),
+                Some("0"),
+                Some("1"),
+                Some("300"),
+                Some("-1"),
+                Some("2"),
+                Some("0.0"),
+                Some(" 1"),
+            ],
         );
         let (typed, v) = coerce_text_batch(Table::SensorReadings, &b).expect("coerce");
         assert_eq!(typed.schema(), relaxed_schema(Table::SensorReadings));
-        assert_eq!(typed.num_columns(), Table::SensorReadings.fields().len(), "extra column dropped");
-        let value = typed.column_by_name("value").expect("value").as_primitive::<Float64Type>().clone();
+        assert_eq!(
+            typed.num_columns(),
+            Table::SensorReadings.fields().len(),
+            "extra column dropped"
+        );
+        let value = typed
+            .column_by_name("value")
+            .expect("value")
+            .as_primitive::<Float64Type>()
+            .clone();
         assert_eq!(value.value(0), 21.5);
-        assert!(value.is_null(1) && value.is_null(2) && value.is_null(3), "bad, empty and null are null");
+        assert!(
+            value.is_null(1) && value.is_null(2) && value.is_null(3),
+            "bad, empty and null are null"
+        );
         assert_eq!(value.value(4), 1000.0);
-        assert!(value.value(5).is_nan(), "NaN parses; the Finite rule reports it");
+        assert!(
+            value.value(5).is_nan(),
+            "NaN parses; the Finite rule reports it"
+        );
         assert_eq!(value.value(6), 5.0, "surrounding spaces are skipped");
-        let quality = typed.column_by_name("quality").expect("quality").as_primitive::<arrow::datatypes::UInt8Type>().clone();
+        let quality = typed
+            .column_by_name("quality")
+            .expect("quality")
+            .as_primitive::<arrow::datatypes::UInt8Type>()
+            .clone();
         assert_eq!(quality.value(7), 1, "surrounding spaces are skipped");
-        let got: Vec<(usize, &str, &str)> = v.iter().map(|v| (v.row, v.column, v.reason.as_str())).collect();
+        let got: Vec<(usize, &str, &str)> = v
+            .iter()
+            .map(|v| (v.row, v.column, v.reason.as_str()))
+            .collect();
         assert_eq!(
             got,
             vec![
                 (1, "value", "value: 'abc' is not a number (Float64)"),
-                (3, "quality", "quality: '300' is not an integer in the range of UInt8"),
-                (4, "quality", "quality: '-1' is not an integer in the range of UInt8"),
-                (6, "quality", "quality: '0.0' is not an integer in the range of UInt8"),
+                (
+                    3,
+                    "quality",
+                    "quality: '300' is not an integer in the range of UInt8"
+                ),
+                (
+                    4,
+                    "quality",
+                    "quality: '-1' is not an integer in the range of UInt8"
+                ),
+                (
+                    6,
+                    "quality",
+                    "quality: '0.0' is not an integer in the range of UInt8"
+                ),
             ]
         );
         assert!(v.iter().all(|v| v.rule == PARSE_RULE));
@@ -292,7 +399,11 @@ mod tests {
             &[Some("0"); 7],
         );
         let (typed, v) = coerce_text_batch(Table::SensorReadings, &b).expect("coerce");
-        let ts = typed.column_by_name("ts").expect("ts").as_primitive::<TimestampMicrosecondType>().clone();
+        let ts = typed
+            .column_by_name("ts")
+            .expect("ts")
+            .as_primitive::<TimestampMicrosecondType>()
+            .clone();
         let at = |s| micros_from_rfc3339(s).expect("valid");
         assert_eq!(ts.value(0), at("2026-03-01T10:00:00Z"));
         assert_eq!(ts.value(1), at("2026-03-01T10:00:00Z"));
@@ -302,10 +413,22 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (3, "ts: '2026-03-01T10:00:00' has no UTC offset (expected RFC 3339 with Z or ±HH:MM)"),
-                (4, "ts: '2026-03-01' has no UTC offset (expected RFC 3339 with Z or ±HH:MM)"),
-                (5, "ts: '01/03/2026 10:00' is not an RFC 3339 timestamp (e.g. 2026-01-05T10:00:00Z)"),
-                (6, "ts: '2026-02-30T10:00:00Z' is not an RFC 3339 timestamp (e.g. 2026-01-05T10:00:00Z)"),
+                (
+                    3,
+                    "ts: '2026-03-01T10:00:00' has no UTC offset (expected RFC 3339 with Z or ±HH:MM)"
+                ),
+                (
+                    4,
+                    "ts: '2026-03-01' has no UTC offset (expected RFC 3339 with Z or ±HH:MM)"
+                ),
+                (
+                    5,
+                    "ts: '01/03/2026 10:00' is not an RFC 3339 timestamp (e.g. 2026-01-05T10:00:00Z)"
+                ),
+                (
+                    6,
+                    "ts: '2026-02-30T10:00:00Z' is not an RFC 3339 timestamp (e.g. 2026-01-05T10:00:00Z)"
+                ),
             ]
         );
     }
@@ -316,13 +439,29 @@ mod tests {
         let dict: DictionaryArray<Int32Type> = vec!["P01", ""].into_iter().collect();
         let b = RecordBatch::try_from_iter([
             ("plant_id", Arc::new(dict) as ArrayRef),
-            ("line_id", Arc::new(StringViewArray::from(vec!["L1", "L1"])) as ArrayRef),
-            ("machine_id", Arc::new(arrow::array::LargeStringArray::from(vec!["M1", "M1"])) as ArrayRef),
+            (
+                "line_id",
+                Arc::new(StringViewArray::from(vec!["L1", "L1"])) as ArrayRef,
+            ),
+            (
+                "machine_id",
+                Arc::new(arrow::array::LargeStringArray::from(vec!["M1", "M1"])) as ArrayRef,
+            ),
             ("sensor_id", text(&[Some("S1"); 2])),
             ("metric", text(&[Some("current"); 2])),
-            ("ts", Arc::new(TimestampMicrosecondArray::from(vec![0, 1]).with_timezone("+01:00")) as ArrayRef),
-            ("value", Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef),
-            ("quality", Arc::new(UInt8Array::from(vec![0, 1])) as ArrayRef),
+            (
+                "ts",
+                Arc::new(TimestampMicrosecondArray::from(vec![0, 1]).with_timezone("+01:00"))
+                    as ArrayRef,
+            ),
+            (
+                "value",
+                Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef,
+            ),
+            (
+                "quality",
+                Arc::new(UInt8Array::from(vec![0, 1])) as ArrayRef,
+            ),
         ])
         .expect("batch");
         let (typed, v) = coerce_text_batch(Table::SensorReadings, &b).expect("coerce");
@@ -331,7 +470,10 @@ mod tests {
         let plant = typed.column_by_name("plant_id").expect("plant");
         assert_eq!(plant.data_type(), &DataType::Utf8);
         assert!(plant.is_null(1), "empty dictionary text is null");
-        assert_eq!(typed.column_by_name("line_id").expect("line").data_type(), &DataType::Utf8);
+        assert_eq!(
+            typed.column_by_name("line_id").expect("line").data_type(),
+            &DataType::Utf8
+        );
         assert_eq!(
             typed.column_by_name("ts").expect("ts").data_type(),
             &crate::schema::timestamp_type(),
@@ -343,19 +485,31 @@ mod tests {
     fn missing_and_mistyped_columns_are_typed_errors() {
         let b = RecordBatch::try_from_iter([("plant_id", text(&[Some("P01")]))]).expect("batch");
         match coerce_text_batch(Table::Inventory, &b) {
-            Err(Error::MissingColumn { table: "inventory", column: "part_id", .. }) => {}
+            Err(Error::MissingColumn {
+                table: "inventory",
+                column: "part_id",
+                ..
+            }) => {}
             other => panic!("expected MissingColumn, got {other:?}"),
         }
         let b = RecordBatch::try_from_iter([
             ("plant_id", text(&[Some("P01")])),
             ("part_id", text(&[Some("X")])),
             ("ts", text(&[Some("2026-03-01T10:00:00Z")])),
-            ("on_hand", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef),
+            (
+                "on_hand",
+                Arc::new(Float64Array::from(vec![1.0])) as ArrayRef,
+            ),
             ("on_order", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
         ])
         .expect("batch");
         match coerce_text_batch(Table::Inventory, &b) {
-            Err(Error::ColumnType { table: "inventory", column: "on_hand", found, .. }) => assert_eq!(found, "Float64"),
+            Err(Error::ColumnType {
+                table: "inventory",
+                column: "on_hand",
+                found,
+                ..
+            }) => assert_eq!(found, "Float64"),
             other => panic!("expected ColumnType, got {other:?}"),
         }
     }
@@ -367,7 +521,11 @@ mod tests {
             let names: Vec<_> = s.fields().iter().map(|f| f.name().as_str()).collect();
             let expected: Vec<_> = t.fields().iter().map(|f| f.name).collect();
             assert_eq!(names, expected);
-            assert!(s.fields().iter().all(|f| f.is_nullable() && f.data_type() == &DataType::Utf8));
+            assert!(
+                s.fields()
+                    .iter()
+                    .all(|f| f.is_nullable() && f.data_type() == &DataType::Utf8)
+            );
             assert!(relaxed_schema(t).fields().iter().all(|f| f.is_nullable()));
         }
     }
@@ -381,9 +539,18 @@ mod tests {
             ("supplier_id", text(&[Some("SUP001"), Some("SUP001")])),
             ("part_id", text(&[Some("P1"), Some("P1")])),
             ("qty_ordered", text(&[Some("100"), Some("abc")])),
-            ("ordered_at", text(&[Some("2026-03-01T08:00:00Z"), Some("2026-03-01T08:00:00Z")])),
-            ("promised_at", text(&[Some("2026-03-10T08:00:00Z"), Some("2026-03-10T08:00:00Z")])),
-            ("received_at", text(&[Some("soon"), Some("2026-03-09T08:00:00Z")])),
+            (
+                "ordered_at",
+                text(&[Some("2026-03-01T08:00:00Z"), Some("2026-03-01T08:00:00Z")]),
+            ),
+            (
+                "promised_at",
+                text(&[Some("2026-03-10T08:00:00Z"), Some("2026-03-10T08:00:00Z")]),
+            ),
+            (
+                "received_at",
+                text(&[Some("soon"), Some("2026-03-09T08:00:00Z")]),
+            ),
             ("qty_received", text(&[Some("100"), Some("100")])),
             ("qty_rejected", text(&[Some("0"), Some("0")])),
             ("unit_price", text(&[Some("2.5"), Some("-1")])),
@@ -392,7 +559,11 @@ mod tests {
         .expect("batch");
         let opts = ValidateOptions::at(micros_from_rfc3339("2026-06-01T00:00:00Z").expect("time"));
         let (_, v) = validate_text_batch(Table::Deliveries, &b, &opts).expect("validate");
-        let got: Vec<(usize, &str, &str)> = v.violations.iter().map(|v| (v.row, v.column, v.rule)).collect();
+        let got: Vec<(usize, &str, &str)> = v
+            .violations
+            .iter()
+            .map(|v| (v.row, v.column, v.rule))
+            .collect();
         assert_eq!(
             got,
             vec![

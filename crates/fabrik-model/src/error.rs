@@ -8,7 +8,9 @@
 #[non_exhaustive]
 pub enum Error {
     /// No domain table has this name.
-    #[error("unknown table `{name}`: the domain tables are sensor_readings, machine_states, production_counts, orders, suppliers, deliveries, bom and inventory")]
+    #[error(
+        "unknown table `{name}`: the domain tables are sensor_readings, machine_states, production_counts, orders, suppliers, deliveries, bom and inventory"
+    )]
     UnknownTable {
         /// The name that was asked for.
         name: String,
@@ -22,7 +24,9 @@ pub enum Error {
         column: String,
     },
     /// A batch handed to validation lacks a column the table's rules need.
-    #[error("batch for table `{table}` lacks column `{column}` (expected type {expected}); add the column or map it from your source's name")]
+    #[error(
+        "batch for table `{table}` lacks column `{column}` (expected type {expected}); add the column or map it from your source's name"
+    )]
     MissingColumn {
         /// Table name.
         table: &'static str,
@@ -32,7 +36,9 @@ pub enum Error {
         expected: String,
     },
     /// A column of a batch has another type than the table's schema says.
-    #[error("column `{table}.{column}` has type {found}, expected {expected}; cast it first (text input can go through `coerce_text_batch`)")]
+    #[error(
+        "column `{table}.{column}` has type {found}, expected {expected}; cast it first (text input can go through `coerce_text_batch`)"
+    )]
     ColumnType {
         /// Table name.
         table: &'static str,
@@ -55,7 +61,9 @@ pub enum Error {
     },
     /// A batch handed to a [`Validation`](crate::Validation) method has another number of
     /// rows than the batch that was validated.
-    #[error("the batch has {found} rows but the validation was made on {expected} rows; pass the batch that was validated")]
+    #[error(
+        "the batch has {found} rows but the validation was made on {expected} rows; pass the batch that was validated"
+    )]
     BatchLength {
         /// Rows of the validated batch.
         expected: usize,

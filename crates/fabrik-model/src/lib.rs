@@ -18,7 +18,11 @@ pub mod vocab;
 
 pub use coerce::{PARSE_RULE, coerce_text_batch, relaxed_schema, text_schema, validate_text_batch};
 pub use error::{Error, Result};
-pub use rules::{Check, CmpOp, Rule, TimeKind, Tolerance, When, rule, rules};
-pub use schema::{FieldSpec, FieldType, ORDER_OPTION_COLUMNS, Table, timestamp_type, unit_of_metric};
+pub use rules::{Check, CmpOp, Rule, TimeKind, Tolerance, When, rule};
+pub use schema::{
+    FieldSpec, FieldType, ORDER_OPTION_COLUMNS, Table, timestamp_type, unit_of_metric,
+};
 pub use testdata::{TESTDATA_ENV, testdata_dir, testdata_path};
-pub use validate::{ValidateOptions, Validation, Violation, is_text_type, validate, violations_schema};
+pub use validate::{
+    ValidateOptions, Validation, Violation, is_text_type, validate, violations_schema,
+};

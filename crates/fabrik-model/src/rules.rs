@@ -230,7 +230,10 @@ pub fn rules(table: Table) -> &'static [Rule] {
 
 /// The rule with this id, in any table.
 pub fn rule(id: &str) -> Option<&'static Rule> {
-    Table::ALL.iter().flat_map(|&t| rules(t)).find(|r| r.id == id)
+    Table::ALL
+        .iter()
+        .flat_map(|&t| rules(t))
+        .find(|r| r.id == id)
 }
 
 impl Table {
@@ -240,20 +243,46 @@ impl Table {
     }
 }
 
-const fn def(id: &'static str, table: Table, column: &'static str, check: Check, reason: &'static str) -> Rule {
-    Rule { id, table, column, check, reason }
+const fn def(
+    id: &'static str,
+    table: Table,
+    column: &'static str,
+    check: Check,
+    reason: &'static str,
+) -> Rule {
+    Rule {
+        id,
+        table,
+        column,
+        check,
+        reason,
+    }
 }
 
 const fn at_least(min: f64) -> Check {
-    Check::Range { min: Some(min), max: None, min_exclusive: false, max_exclusive: false }
+    Check::Range {
+        min: Some(min),
+        max: None,
+        min_exclusive: false,
+        max_exclusive: false,
+    }
 }
 
 const fn above(min: f64) -> Check {
-    Check::Range { min: Some(min), max: None, min_exclusive: true, max_exclusive: false }
+    Check::Range {
+        min: Some(min),
+        max: None,
+        min_exclusive: true,
+        max_exclusive: false,
+    }
 }
 
 const fn compare(other: &'static str, op: CmpOp) -> Check {
-    Check::Compare { other, op, tolerance: Tolerance::None }
+    Check::Compare {
+        other,
+        op,
+        tolerance: Tolerance::None,
+    }
 }
 
 /// The rules of one table: the `not_null` rule of each listed column, then the others.
@@ -272,7 +301,9 @@ macro_rules! table_rules {
     };
 }
 
-use Table::{Bom, Deliveries, Inventory, MachineStates, Orders, ProductionCounts, SensorReadings, Suppliers};
+use Table::{
+    Bom, Deliveries, Inventory, MachineStates, Orders, ProductionCounts, SensorReadings, Suppliers,
+};
 
 const EVENT: Check = Check::PlausibleTime(TimeKind::Event);
 const PLANNED: Check = Check::PlausibleTime(TimeKind::Planned);
@@ -465,9 +496,18 @@ mod tests {
                 assert!(seen.insert(r.id), "duplicate rule id {}", r.id);
                 assert_eq!(r.table, t, "{} listed under {t}", r.id);
                 let prefix = format!("{}.{}.", t.name(), r.column);
-                assert!(r.id.starts_with(&prefix), "{} does not start with {prefix}", r.id);
+                assert!(
+                    r.id.starts_with(&prefix),
+                    "{} does not start with {prefix}",
+                    r.id
+                );
                 assert!(r.id.len() > prefix.len(), "{} has no check name", r.id);
-                assert!(r.reason.contains(r.column), "reason of {} does not name {}", r.id, r.column);
+                assert!(
+                    r.reason.contains(r.column),
+                    "reason of {} does not name {}",
+                    r.id,
+                    r.column
+                );
                 assert_eq!(rule(r.id), Some(r));
             }
         }
@@ -483,28 +523,58 @@ mod tests {
                 }
                 let ty = t.field(r.column).expect("checked above").ty;
                 let ok = match r.check {
-                    Check::NotNull | Check::NullWhen(_) | Check::NotNullWhen(_) | Check::BothOrNeither { .. } => true,
+                    Check::NotNull
+                    | Check::NullWhen(_)
+                    | Check::NotNullWhen(_)
+                    | Check::BothOrNeither { .. } => true,
                     Check::OneOf(_) | Check::UppercaseLetters { .. } => ty == FieldType::Text,
                     Check::OneOfU8(_) => ty == FieldType::UInt8,
                     Check::Finite => ty == FieldType::Float64,
                     Check::Range { .. } => {
-                        matches!(ty, FieldType::Int16 | FieldType::Int32 | FieldType::Int64 | FieldType::UInt8 | FieldType::Float64)
+                        matches!(
+                            ty,
+                            FieldType::Int16
+                                | FieldType::Int32
+                                | FieldType::Int64
+                                | FieldType::UInt8
+                                | FieldType::Float64
+                        )
                     }
                     Check::PlausibleTime(_) => ty == FieldType::Timestamp,
-                    Check::Compare { other, tolerance, .. } => {
+                    Check::Compare {
+                        other, tolerance, ..
+                    } => {
                         let other_ty = t.field(other).expect("checked above").ty;
                         let numeric = !matches!(ty, FieldType::Text | FieldType::Timestamp);
-                        (other_ty == ty || (numeric && !matches!(other_ty, FieldType::Text | FieldType::Timestamp)))
+                        (other_ty == ty
+                            || (numeric
+                                && !matches!(other_ty, FieldType::Text | FieldType::Timestamp)))
                             && (numeric || tolerance == Tolerance::None)
                     }
                 };
-                assert!(ok, "{}: check {:?} does not apply to a {ty:?} column", r.id, r.check);
+                assert!(
+                    ok,
+                    "{}: check {:?} does not apply to a {ty:?} column",
+                    r.id, r.check
+                );
                 match r.check {
-                    Check::NotNullWhen(When::TextIn { column, .. }) | Check::NullWhen(When::TextIn { column, .. }) => {
-                        assert_eq!(t.field(column).expect("exists").ty, FieldType::Text, "{}", r.id);
+                    Check::NotNullWhen(When::TextIn { column, .. })
+                    | Check::NullWhen(When::TextIn { column, .. }) => {
+                        assert_eq!(
+                            t.field(column).expect("exists").ty,
+                            FieldType::Text,
+                            "{}",
+                            r.id
+                        );
                     }
-                    Check::NotNullWhen(When::U8In { column, .. }) | Check::NullWhen(When::U8In { column, .. }) => {
-                        assert_eq!(t.field(column).expect("exists").ty, FieldType::UInt8, "{}", r.id);
+                    Check::NotNullWhen(When::U8In { column, .. })
+                    | Check::NullWhen(When::U8In { column, .. }) => {
+                        assert_eq!(
+                            t.field(column).expect("exists").ty,
+                            FieldType::UInt8,
+                            "{}",
+                            r.id
+                        );
                     }
                     _ => {}
                 }
@@ -516,8 +586,15 @@ mod tests {
     fn every_non_nullable_column_has_a_not_null_rule_and_only_those() {
         for t in Table::ALL {
             for f in t.fields() {
-                let has = t.rules().iter().any(|r| r.column == f.name && r.check == Check::NotNull);
-                assert_eq!(has, !f.nullable, "{t}.{}: nullable={} but NotNull rule present={has}", f.name, f.nullable);
+                let has = t
+                    .rules()
+                    .iter()
+                    .any(|r| r.column == f.name && r.check == Check::NotNull);
+                assert_eq!(
+                    has, !f.nullable,
+                    "{t}.{}: nullable={} but NotNull rule present={has}",
+                    f.name, f.nullable
+                );
             }
         }
     }
@@ -525,20 +602,38 @@ mod tests {
     #[test]
     fn not_null_rules_come_first_in_schema_order() {
         for t in Table::ALL {
-            let nn: Vec<_> = t.rules().iter().take_while(|r| r.check == Check::NotNull).map(|r| r.column).collect();
-            let required: Vec<_> = t.fields().iter().filter(|f| !f.nullable).map(|f| f.name).collect();
+            let nn: Vec<_> = t
+                .rules()
+                .iter()
+                .take_while(|r| r.check == Check::NotNull)
+                .map(|r| r.column)
+                .collect();
+            let required: Vec<_> = t
+                .fields()
+                .iter()
+                .filter(|f| !f.nullable)
+                .map(|f| f.name)
+                .collect();
             assert_eq!(nn, required, "{t}");
         }
     }
 
     #[test]
     fn derived_vocabularies_partition_the_closed_ones() {
-        let mut families: Vec<_> = LAUNDRY_FAMILIES.iter().chain(&NON_LAUNDRY_FAMILIES).copied().collect();
+        let mut families: Vec<_> = LAUNDRY_FAMILIES
+            .iter()
+            .chain(&NON_LAUNDRY_FAMILIES)
+            .copied()
+            .collect();
         families.sort_unstable();
         let mut all = vocab::PRODUCT_FAMILIES.to_vec();
         all.sort_unstable();
         assert_eq!(families, all);
-        let mut states: Vec<_> = STATES_WITHOUT_REASON.iter().chain(&vocab::STATES_WITH_REASON).copied().collect();
+        let mut states: Vec<_> = STATES_WITHOUT_REASON
+            .iter()
+            .chain(&vocab::STATES_WITH_REASON)
+            .copied()
+            .collect();
         states.sort_unstable();
         let mut all = vocab::MACHINE_STATES.to_vec();
         all.sort_unstable();

@@ -29,7 +29,14 @@ pub fn testdata_dir() -> Result<PathBuf> {
 /// A path inside the testdata directory (`"clean/orders.csv"`), which must exist.
 pub fn testdata_path(rel: impl AsRef<Path>) -> Result<PathBuf> {
     let path = testdata_dir()?.join(rel);
-    if path.exists() { Ok(path) } else { Err(Error::TestdataMissing { path, env: TESTDATA_ENV }) }
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(Error::TestdataMissing {
+            path,
+            env: TESTDATA_ENV,
+        })
+    }
 }
 
 fn dir_from(env: Option<OsString>) -> Result<PathBuf> {
@@ -39,7 +46,10 @@ fn dir_from(env: Option<OsString>) -> Result<PathBuf> {
     };
     match dir.canonicalize() {
         Ok(found) if found.is_dir() => Ok(found),
-        _ => Err(Error::TestdataMissing { path: dir, env: TESTDATA_ENV }),
+        _ => Err(Error::TestdataMissing {
+            path: dir,
+            env: TESTDATA_ENV,
+        }),
     }
 }
 
@@ -52,7 +62,10 @@ mod tests {
         let dir = dir_from(None).expect("workspace testdata");
         assert!(dir.join("README.md").is_file(), "{}", dir.display());
         assert_eq!(dir.file_name().and_then(|n| n.to_str()), Some("testdata"));
-        assert_eq!(dir_from(Some(OsString::new())).expect("empty env is unset"), dir);
+        assert_eq!(
+            dir_from(Some(OsString::new())).expect("empty env is unset"),
+            dir
+        );
     }
 
     #[test]
@@ -69,12 +82,18 @@ mod tests {
             other => panic!("expected TestdataMissing, got {other:?}"),
         }
         let err = dir_from(Some(missing.into_os_string())).expect_err("missing");
-        assert!(err.to_string().contains("no-such-dir") && err.to_string().contains(TESTDATA_ENV), "{err}");
+        assert!(
+            err.to_string().contains("no-such-dir") && err.to_string().contains(TESTDATA_ENV),
+            "{err}"
+        );
     }
 
     #[test]
     fn missing_file_names_its_path() {
         let err = testdata_path("clean/no_such_table.csv").expect_err("missing file");
-        assert!(matches!(&err, Error::TestdataMissing { path, .. } if path.ends_with("clean/no_such_table.csv")), "{err}");
+        assert!(
+            matches!(&err, Error::TestdataMissing { path, .. } if path.ends_with("clean/no_such_table.csv")),
+            "{err}"
+        );
     }
 }

@@ -36,7 +36,9 @@ pub fn format_micros(us: i64) -> String {
 /// Parses RFC 3339 text with a `Z` or `±HH:MM` offset into microseconds since the epoch
 /// (UTC). Returns `None` for anything else, including timestamps without an offset.
 pub fn micros_from_rfc3339(text: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_micros())
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_micros())
 }
 
 /// The wall clock now, in microseconds since the epoch.
@@ -46,7 +48,13 @@ pub fn now_micros() -> i64 {
 
 /// The length of a [`TimeDelta`] in microseconds, saturating at `i64::MAX`.
 pub fn delta_micros(delta: TimeDelta) -> i64 {
-    delta.num_microseconds().unwrap_or(if delta < TimeDelta::zero() { i64::MIN } else { i64::MAX })
+    delta
+        .num_microseconds()
+        .unwrap_or(if delta < TimeDelta::zero() {
+            i64::MIN
+        } else {
+            i64::MAX
+        })
 }
 
 /// A short human form of a duration: `1 day`, `366 days`, `6 h`, `90 s`.
@@ -54,7 +62,11 @@ pub fn format_delta(delta: TimeDelta) -> String {
     let secs = delta.num_seconds();
     if secs != 0 && secs % 86_400 == 0 {
         let days = secs / 86_400;
-        if days == 1 { "1 day".to_string() } else { format!("{days} days") }
+        if days == 1 {
+            "1 day".to_string()
+        } else {
+            format!("{days} days")
+        }
     } else if secs != 0 && secs % 3_600 == 0 {
         format!("{} h", secs / 3_600)
     } else {
@@ -68,11 +80,18 @@ mod tests {
 
     #[test]
     fn rfc3339_round_trips_with_offsets_and_fractions() {
-        assert_eq!(micros_from_rfc3339("2000-01-01T00:00:00Z"), Some(Y2K_MICROS));
+        assert_eq!(
+            micros_from_rfc3339("2000-01-01T00:00:00Z"),
+            Some(Y2K_MICROS)
+        );
         let us = micros_from_rfc3339("2026-01-05T10:00:00.25-02:00").expect("valid");
         assert_eq!(format_micros(us), "2026-01-05T12:00:00.250Z");
         assert_eq!(format_micros(us + 1), "2026-01-05T12:00:00.250001Z");
-        assert_eq!(micros_from_rfc3339("2026-01-05T10:00:00"), None, "no offset");
+        assert_eq!(
+            micros_from_rfc3339("2026-01-05T10:00:00"),
+            None,
+            "no offset"
+        );
         assert_eq!(micros_from_rfc3339("yesterday"), None);
         assert_eq!(format_micros(i64::MAX), format!("{} µs", i64::MAX));
     }

@@ -48,13 +48,16 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int16Array, Int32Array, Int64Array, LargeStringArray,
-    RecordBatch, Scalar, StringArray, StringViewArray, TimestampMicrosecondArray, UInt8Array, UInt64Array, new_null_array,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int16Array, Int32Array, Int64Array,
+    LargeStringArray, RecordBatch, Scalar, StringArray, StringViewArray, TimestampMicrosecondArray,
+    UInt8Array, UInt64Array, new_null_array,
 };
 use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::compute::kernels::{boolean, cmp};
 use arrow::compute::{cast, filter_record_batch, prep_null_mask_filter, take};
-use arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType, UInt8Type};
+use arrow::datatypes::{
+    DataType, Field, Float64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType, UInt8Type,
+};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use chrono::TimeDelta;
 
@@ -95,7 +98,10 @@ impl Default for ValidateOptions {
 impl ValidateOptions {
     /// The defaults with "now" fixed at `now_us` (µs since the epoch).
     pub fn at(now_us: i64) -> Self {
-        ValidateOptions { now_us: Some(now_us), ..ValidateOptions::default() }
+        ValidateOptions {
+            now_us: Some(now_us),
+            ..ValidateOptions::default()
+        }
     }
 
     fn check(&self) -> Result<()> {
@@ -106,9 +112,16 @@ impl ValidateOptions {
                 expected: "a finite fraction >= 0, such as 0.1 for 10 %",
             });
         }
-        for (option, delta) in [("max_future", self.max_future), ("max_plan_ahead", self.max_plan_ahead)] {
+        for (option, delta) in [
+            ("max_future", self.max_future),
+            ("max_plan_ahead", self.max_plan_ahead),
+        ] {
             if delta < TimeDelta::zero() {
-                return Err(Error::InvalidOption { option, value: delta.to_string(), expected: "a duration >= 0" });
+                return Err(Error::InvalidOption {
+                    option,
+                    value: delta.to_string(),
+                    expected: "a duration >= 0",
+                });
             }
         }
         Ok(())
@@ -167,19 +180,27 @@ impl Validation {
     pub fn violations_batch(&self) -> RecordBatch {
         let v = &self.violations;
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(UInt64Array::from_iter_values(v.iter().map(|v| v.row as u64))),
+            Arc::new(UInt64Array::from_iter_values(
+                v.iter().map(|v| v.row as u64),
+            )),
             Arc::new(StringArray::from_iter_values(v.iter().map(|v| v.column))),
             Arc::new(StringArray::from_iter_values(v.iter().map(|v| v.rule))),
-            Arc::new(StringArray::from_iter_values(v.iter().map(|v| v.reason.as_str()))),
+            Arc::new(StringArray::from_iter_values(
+                v.iter().map(|v| v.reason.as_str()),
+            )),
         ];
-        RecordBatch::try_new(violations_schema(), columns).expect("four non-null columns of equal length match the schema")
+        RecordBatch::try_new(violations_schema(), columns)
+            .expect("four non-null columns of equal length match the schema")
     }
 
     fn check_len(&self, batch: &RecordBatch) -> Result<()> {
         if batch.num_rows() == self.invalid.len() {
             Ok(())
         } else {
-            Err(Error::BatchLength { expected: self.invalid.len(), found: batch.num_rows() })
+            Err(Error::BatchLength {
+                expected: self.invalid.len(),
+                found: batch.num_rows(),
+            })
         }
     }
 }
@@ -222,7 +243,10 @@ pub fn validate(table: Table, batch: &RecordBatch, opts: &ValidateOptions) -> Re
     }
     // Stable: within a row, violations stay in rule order.
     violations.sort_by_key(|v| v.row);
-    Ok(Validation { violations, invalid: BooleanArray::new(invalid, None) })
+    Ok(Validation {
+        violations,
+        invalid: BooleanArray::new(invalid, None),
+    })
 }
 
 /// Whether `dt` is a text type validation accepts: `Utf8`, `LargeUtf8`, `Utf8View` or a
@@ -230,7 +254,10 @@ pub fn validate(table: Table, batch: &RecordBatch, opts: &ValidateOptions) -> Re
 pub fn is_text_type(dt: &DataType) -> bool {
     match dt {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
-        DataType::Dictionary(_, values) => matches!(**values, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View),
+        DataType::Dictionary(_, values) => matches!(
+            **values,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ),
         _ => false,
     }
 }
@@ -254,10 +281,17 @@ pub(crate) fn conform(table: Table, spec: &FieldSpec, array: &ArrayRef) -> Resul
             FieldType::Timestamp => format!("{} (any time zone)", timestamp_type()),
             other => other.data_type().to_string(),
         };
-        return Err(Error::ColumnType { table: table.name(), column: spec.name, expected, found: dt.to_string() });
+        return Err(Error::ColumnType {
+            table: table.name(),
+            column: spec.name,
+            expected,
+            found: dt.to_string(),
+        });
     }
     match dt {
-        DataType::Timestamp(_, Some(tz)) if tz.as_ref() != UTC => Ok(cast(array, &timestamp_type())?),
+        DataType::Timestamp(_, Some(tz)) if tz.as_ref() != UTC => {
+            Ok(cast(array, &timestamp_type())?)
+        }
         _ => Ok(Arc::clone(array)),
     }
 }
@@ -311,7 +345,9 @@ impl Ctx {
             .fields()
             .iter()
             .position(|f| f.name == name)
-            .ok_or(Error::Internal { what: "a rule names a column its table does not have" })?;
+            .ok_or(Error::Internal {
+                what: "a rule names a column its table does not have",
+            })?;
         Ok((&self.columns[i], self.table.fields()[i].ty))
     }
 
@@ -344,22 +380,42 @@ impl Ctx {
             Check::UppercaseLetters { len } => definite(&text_pred(a, move |s: &str| {
                 !(s.len() == len && s.bytes().all(|b| b.is_ascii_uppercase()))
             })?),
-            Check::Range { min, max, min_exclusive, max_exclusive } => {
-                range_fail(a, ty, Bounds { min, max, min_exclusive, max_exclusive })?
-            }
+            Check::Range {
+                min,
+                max,
+                min_exclusive,
+                max_exclusive,
+            } => range_fail(
+                a,
+                ty,
+                Bounds {
+                    min,
+                    max,
+                    min_exclusive,
+                    max_exclusive,
+                },
+            )?,
             Check::PlausibleTime(kind) => {
                 let (lo, hi) = self.window(kind);
                 let early = cmp::lt(&a, &ts_scalar(lo))?;
                 let late = cmp::gt(&a, &ts_scalar(hi))?;
                 definite(&boolean::or(&early, &late)?)
             }
-            Check::Compare { other, op, tolerance } => {
+            Check::Compare {
+                other,
+                op,
+                tolerance,
+            } => {
                 let (b, _) = self.column(other)?;
                 let pass = compare(a, b.as_ref(), op, self.slack(tolerance))?;
                 definite(&boolean::not(&pass)?)
             }
-            Check::NotNullWhen(when) => boolean::and(&arrow::compute::is_null(a)?, &self.when_mask(when)?)?,
-            Check::NullWhen(when) => boolean::and(&arrow::compute::is_not_null(a)?, &self.when_mask(when)?)?,
+            Check::NotNullWhen(when) => {
+                boolean::and(&arrow::compute::is_null(a)?, &self.when_mask(when)?)?
+            }
+            Check::NullWhen(when) => {
+                boolean::and(&arrow::compute::is_not_null(a)?, &self.when_mask(when)?)?
+            }
             Check::BothOrNeither { other } => {
                 let (b, _) = self.column(other)?;
                 let a_null = arrow::compute::is_null(a)?;
@@ -381,12 +437,21 @@ impl Ctx {
 
 /// Nulls count as `false` (pass).
 fn definite(mask: &BooleanArray) -> BooleanArray {
-    if mask.null_count() == 0 { mask.clone() } else { prep_null_mask_filter(mask) }
+    if mask.null_count() == 0 {
+        mask.clone()
+    } else {
+        prep_null_mask_filter(mask)
+    }
 }
 
 /// A boolean computed on a dictionary's values, spread to its rows through the keys.
-fn via_dictionary(a: &dyn Array, f: impl Fn(&dyn Array) -> Result<BooleanArray>) -> Result<Option<BooleanArray>> {
-    let Some(dict) = a.as_any_dictionary_opt() else { return Ok(None) };
+fn via_dictionary(
+    a: &dyn Array,
+    f: impl Fn(&dyn Array) -> Result<BooleanArray>,
+) -> Result<Option<BooleanArray>> {
+    let Some(dict) = a.as_any_dictionary_opt() else {
+        return Ok(None);
+    };
     let on_values = f(dict.values().as_ref())?;
     let spread = take(&on_values, dict.keys(), None)?;
     Ok(Some(spread.as_boolean().clone()))
@@ -403,14 +468,19 @@ fn text_in(a: &dyn Array, values: &[&str]) -> Result<BooleanArray> {
             DataType::Utf8 => cmp::eq(&a, &StringArray::new_scalar(v))?,
             DataType::LargeUtf8 => cmp::eq(&a, &LargeStringArray::new_scalar(v))?,
             DataType::Utf8View => cmp::eq(&a, &StringViewArray::new_scalar(v))?,
-            _ => return Err(Error::Internal { what: "text rule on a non-text column" }),
+            _ => {
+                return Err(Error::Internal {
+                    what: "text rule on a non-text column",
+                });
+            }
         };
         acc = Some(match acc {
             None => hit,
             Some(prev) => boolean::or(&prev, &hit)?,
         });
     }
-    Ok(acc.unwrap_or_else(|| BooleanArray::new(BooleanBuffer::new_unset(a.len()), a.logical_nulls())))
+    Ok(acc
+        .unwrap_or_else(|| BooleanArray::new(BooleanBuffer::new_unset(a.len()), a.logical_nulls())))
 }
 
 /// A predicate over text, evaluated once per value (once per dictionary entry for
@@ -423,19 +493,27 @@ fn text_pred(a: &dyn Array, f: impl Fn(&str) -> bool + Copy) -> Result<BooleanAr
         DataType::Utf8 => BooleanArray::from_unary(a.as_string::<i32>(), f),
         DataType::LargeUtf8 => BooleanArray::from_unary(a.as_string::<i64>(), f),
         DataType::Utf8View => BooleanArray::from_unary(a.as_string_view(), f),
-        _ => return Err(Error::Internal { what: "text rule on a non-text column" }),
+        _ => {
+            return Err(Error::Internal {
+                what: "text rule on a non-text column",
+            });
+        }
     })
 }
 
 /// Code membership for `UInt8` columns; null where the value is.
 fn u8_in(a: &dyn Array, values: &[u8]) -> Result<BooleanArray> {
-    let codes = a.as_primitive_opt::<UInt8Type>().ok_or(Error::Internal { what: "code rule on a non-UInt8 column" })?;
+    let codes = a.as_primitive_opt::<UInt8Type>().ok_or(Error::Internal {
+        what: "code rule on a non-UInt8 column",
+    })?;
     Ok(BooleanArray::from_unary(codes, |c| values.contains(&c)))
 }
 
 /// `true` where a `Float64` value is finite; null where the value is.
 fn finite(a: &dyn Array) -> Result<BooleanArray> {
-    let x = a.as_primitive_opt::<Float64Type>().ok_or(Error::Internal { what: "finite rule on a non-Float64 column" })?;
+    let x = a.as_primitive_opt::<Float64Type>().ok_or(Error::Internal {
+        what: "finite rule on a non-Float64 column",
+    })?;
     Ok(BooleanArray::from_unary(x, f64::is_finite))
 }
 
@@ -472,16 +550,34 @@ impl Bounds {
                 number(hi),
                 if self.max_exclusive { ")" } else { "]" }
             ),
-            (Some(lo), None) => format!("{} {}", if self.min_exclusive { ">" } else { ">=" }, number(lo)),
-            (None, Some(hi)) => format!("{} {}", if self.max_exclusive { "<" } else { "<=" }, number(hi)),
+            (Some(lo), None) => format!(
+                "{} {}",
+                if self.min_exclusive { ">" } else { ">=" },
+                number(lo)
+            ),
+            (None, Some(hi)) => format!(
+                "{} {}",
+                if self.max_exclusive { "<" } else { "<=" },
+                number(hi)
+            ),
             (None, None) => "any number".to_string(),
         }
     }
 }
 
-/// A bound written as a person would: `0`, `3`, `0.5`.
+/// A number written as a person would: `0`, `3`, `0.5`, `220` (not `220.00000000000003`):
+/// at most 6 decimals, trailing zeros dropped.
 fn number(x: f64) -> String {
-    format!("{x}")
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    let fixed = format!("{x:.6}");
+    let trimmed = fixed.trim_end_matches('0').trim_end_matches('.');
+    if trimmed == "-0" {
+        "0".to_string()
+    } else {
+        trimmed.to_string()
+    }
 }
 
 /// An integer scalar of `dt` equal to `bound`, if `bound` is an integer `dt` can hold.
@@ -498,7 +594,9 @@ fn int_scalar(dt: &DataType, bound: f64) -> Option<Scalar<ArrayRef>> {
         }
         // i64 bounds beyond ±2^53 are not exact as f64; none of the rules come near.
         DataType::Int64 if bound.abs() < 9.0e15 => Arc::new(Int64Array::from(vec![bound as i64])),
-        DataType::UInt8 if (0.0..=255.0).contains(&bound) => Arc::new(UInt8Array::from(vec![bound as u8])),
+        DataType::UInt8 if (0.0..=255.0).contains(&bound) => {
+            Arc::new(UInt8Array::from(vec![bound as u8]))
+        }
         _ => return None,
     };
     Some(Scalar::new(array))
@@ -521,23 +619,44 @@ fn range_fail(a: &dyn Array, ty: FieldType, bounds: Bounds) -> Result<BooleanArr
     if let Some((lo, hi)) = int_scalars {
         let mut fail: Option<BooleanArray> = None;
         if let Some(lo) = lo {
-            let f = if bounds.min_exclusive { cmp::lt_eq(&a, &lo)? } else { cmp::lt(&a, &lo)? };
+            let f = if bounds.min_exclusive {
+                cmp::lt_eq(&a, &lo)?
+            } else {
+                cmp::lt(&a, &lo)?
+            };
             fail = Some(f);
         }
         if let Some(hi) = hi {
-            let f = if bounds.max_exclusive { cmp::gt_eq(&a, &hi)? } else { cmp::gt(&a, &hi)? };
+            let f = if bounds.max_exclusive {
+                cmp::gt_eq(&a, &hi)?
+            } else {
+                cmp::gt(&a, &hi)?
+            };
             fail = Some(match fail {
                 None => f,
                 Some(prev) => boolean::or(&prev, &f)?,
             });
         }
-        return Ok(fail.map_or_else(|| BooleanArray::new(BooleanBuffer::new_unset(a.len()), None), |f| definite(&f)));
+        return Ok(fail.map_or_else(
+            || BooleanArray::new(BooleanBuffer::new_unset(a.len()), None),
+            |f| definite(&f),
+        ));
     }
-    let floats = if ty == FieldType::Float64 { None } else { Some(cast(a, &DataType::Float64)?) };
-    let x = floats.as_deref().unwrap_or(a).as_primitive_opt::<Float64Type>().ok_or(Error::Internal {
-        what: "range rule on a non-numeric column",
-    })?;
-    Ok(definite(&BooleanArray::from_unary(x, |v| v.is_finite() && !bounds.contains(v))))
+    let floats = if ty == FieldType::Float64 {
+        None
+    } else {
+        Some(cast(a, &DataType::Float64)?)
+    };
+    let x = floats
+        .as_deref()
+        .unwrap_or(a)
+        .as_primitive_opt::<Float64Type>()
+        .ok_or(Error::Internal {
+            what: "range rule on a non-numeric column",
+        })?;
+    Ok(definite(&BooleanArray::from_unary(x, |v| {
+        v.is_finite() && !bounds.contains(v)
+    })))
 }
 
 fn ts_scalar(us: i64) -> Scalar<TimestampMicrosecondArray> {
@@ -546,7 +665,12 @@ fn ts_scalar(us: i64) -> Scalar<TimestampMicrosecondArray> {
 
 /// `a op b` with the slack `(absolute, relative)` granted on `b`; null where either side is.
 /// Same-typed sides without slack compare directly; otherwise both go through `f64`.
-fn compare(a: &dyn Array, b: &dyn Array, op: CmpOp, (abs, rel): (f64, f64)) -> Result<BooleanArray> {
+fn compare(
+    a: &dyn Array,
+    b: &dyn Array,
+    op: CmpOp,
+    (abs, rel): (f64, f64),
+) -> Result<BooleanArray> {
     let kernel = |l: &dyn Array, r: &dyn Array| -> Result<BooleanArray> {
         Ok(match op {
             CmpOp::Lt => cmp::lt(&l, &r)?,
@@ -565,7 +689,16 @@ fn compare(a: &dyn Array, b: &dyn Array, op: CmpOp, (abs, rel): (f64, f64)) -> R
         CmpOp::Lt | CmpOp::Le => 1.0,
         CmpOp::Gt | CmpOp::Ge => -1.0,
     };
-    let bound: Float64Array = bf.unary(|x| x + widen * (abs + x.abs() * rel));
+    // The slack is widened by a relative 1e-9 so that rounding in `x × rel` never fails a
+    // value sitting exactly on the bound (165 received of 150 ordered at 10 %).
+    let bound: Float64Array = bf.unary(|x| {
+        let slack = abs + x.abs() * rel;
+        if slack > 0.0 {
+            x + widen * (slack + 1e-9 * slack.max(x.abs()))
+        } else {
+            x
+        }
+    });
     kernel(af.as_ref(), &bound)
 }
 
@@ -596,16 +729,21 @@ impl<'a> Cell<'a> {
     fn new(array: &'a ArrayRef, ty: FieldType) -> Result<Cell<'a>> {
         let options = FormatOptions::new().with_null(NULL_TEXT);
         let kind = match ty {
-            FieldType::Timestamp => CellKind::Timestamp(
-                array
-                    .as_primitive_opt::<TimestampMicrosecondType>()
-                    .ok_or(Error::Internal { what: "timestamp column not conformed" })?,
-            ),
+            FieldType::Timestamp => {
+                CellKind::Timestamp(array.as_primitive_opt::<TimestampMicrosecondType>().ok_or(
+                    Error::Internal {
+                        what: "timestamp column not conformed",
+                    },
+                )?)
+            }
             FieldType::Text => CellKind::Text(ArrayFormatter::try_new(array.as_ref(), &options)?),
             _ => CellKind::Other(ArrayFormatter::try_new(array.as_ref(), &options)?),
         };
         // Logical: a dictionary's null may sit in its values.
-        Ok(Cell { kind, nulls: array.logical_nulls() })
+        Ok(Cell {
+            kind,
+            nulls: array.logical_nulls(),
+        })
     }
 
     fn is_null(&self, row: usize) -> bool {
@@ -650,26 +788,54 @@ impl<'a> Explain<'a> {
             }
             None => None,
         };
-        Ok(Explain { ctx, rule, this: Cell::new(a, ty)?, other })
+        Ok(Explain {
+            ctx,
+            rule,
+            this: Cell::new(a, ty)?,
+            other,
+        })
     }
 
     fn reason(&self, row: usize) -> String {
         let col = self.rule.column;
         let v = self.this.show(row);
-        let other_v = || self.other.as_ref().map_or_else(String::new, |o| o.show(row));
+        let other_v = || {
+            self.other
+                .as_ref()
+                .map_or_else(String::new, |o| o.show(row))
+        };
         match self.rule.check {
             Check::NotNull => format!("{col} is null; it is required"),
             Check::OneOf(values) => format!("{col} {v} is not one of {}", values.join(", ")),
             Check::OneOfU8(values) => format!("{col} {v} is not one of {}", join_codes(values)),
             Check::Finite => format!("{col} {v} is not a finite number"),
-            Check::Range { min, max, min_exclusive, max_exclusive } => {
-                format!("{col} {v} is not {}", Bounds { min, max, min_exclusive, max_exclusive }.describe())
+            Check::Range {
+                min,
+                max,
+                min_exclusive,
+                max_exclusive,
+            } => {
+                format!(
+                    "{col} {v} is not {}",
+                    Bounds {
+                        min,
+                        max,
+                        min_exclusive,
+                        max_exclusive
+                    }
+                    .describe()
+                )
             }
-            Check::UppercaseLetters { len } => format!("{col} {v} is not {len} uppercase letters A-Z"),
+            Check::UppercaseLetters { len } => {
+                format!("{col} {v} is not {len} uppercase letters A-Z")
+            }
             Check::PlausibleTime(kind) => {
                 let (lo, hi) = self.ctx.window(kind);
                 if self.this.timestamp(row).is_some_and(|t| t < lo) {
-                    format!("{col} {v} is before the earliest plausible time {}", format_micros(lo))
+                    format!(
+                        "{col} {v} is before the earliest plausible time {}",
+                        format_micros(lo)
+                    )
                 } else {
                     let ahead = match kind {
                         TimeKind::Event => self.ctx.max_future,
@@ -683,7 +849,11 @@ impl<'a> Explain<'a> {
                     )
                 }
             }
-            Check::Compare { other, op, tolerance } => {
+            Check::Compare {
+                other,
+                op,
+                tolerance,
+            } => {
                 let temporal = matches!(self.this.kind, CellKind::Timestamp(_));
                 let words = match (op, temporal) {
                     (CmpOp::Lt, true) => "is not before",
@@ -699,8 +869,16 @@ impl<'a> Explain<'a> {
                 let slack = if abs == 0.0 && rel == 0.0 {
                     String::new()
                 } else {
-                    let sign = if matches!(op, CmpOp::Lt | CmpOp::Le) { "+" } else { "-" };
-                    let amount = if rel != 0.0 { format!("{}%", number(rel * 100.0)) } else { number(abs) };
+                    let sign = if matches!(op, CmpOp::Lt | CmpOp::Le) {
+                        "+"
+                    } else {
+                        "-"
+                    };
+                    let amount = if rel != 0.0 {
+                        format!("{}%", number(rel * 100.0))
+                    } else {
+                        number(abs)
+                    };
                     let bound = self.other_as_f64(row).map(|x| {
                         let w = if sign == "+" { 1.0 } else { -1.0 };
                         format!(" ({})", number(x + w * (abs + x.abs() * rel)))
@@ -710,14 +888,27 @@ impl<'a> Explain<'a> {
                 format!("{col} {v} {words} {other} {}{slack}", other_v())
             }
             Check::NotNullWhen(when) => {
-                format!("{col} is null but {} is {}; {}", when.column(), other_v(), self.rule.reason)
+                format!(
+                    "{col} is null but {} is {}; {}",
+                    when.column(),
+                    other_v(),
+                    self.rule.reason
+                )
             }
             Check::NullWhen(when) => {
-                format!("{col} is {v} but {} is {}; {}", when.column(), other_v(), self.rule.reason)
+                format!(
+                    "{col} is {v} but {} is {}; {}",
+                    when.column(),
+                    other_v(),
+                    self.rule.reason
+                )
             }
             Check::BothOrNeither { other } => {
                 if self.this.is_null(row) {
-                    format!("{col} is null but {other} is {}; set both or neither", other_v())
+                    format!(
+                        "{col} is null but {other} is {}; set both or neither",
+                        other_v()
+                    )
                 } else {
                     format!("{col} is {v} but {other} is null; set both or neither")
                 }
@@ -735,5 +926,546 @@ impl<'a> Explain<'a> {
 }
 
 fn join_codes(values: &[u8]) -> String {
-    values.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(u8::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{DictionaryArray, Int64Array, StringViewArray};
+    use arrow::datatypes::Int8Type;
+
+    use super::*;
+    use crate::time::micros_from_rfc3339;
+
+    fn at(s: &str) -> i64 {
+        micros_from_rfc3339(s).expect("valid RFC 3339")
+    }
+
+    fn ts(values: &[Option<&str>]) -> ArrayRef {
+        let v: Vec<Option<i64>> = values.iter().map(|s| s.map(at)).collect();
+        Arc::new(TimestampMicrosecondArray::from(v).with_timezone(UTC))
+    }
+
+    fn text(values: &[Option<&str>]) -> ArrayRef {
+        Arc::new(StringArray::from(values.to_vec()))
+    }
+
+    fn opts() -> ValidateOptions {
+        ValidateOptions::at(at("2026-06-01T00:00:00Z"))
+    }
+
+    /// A machine_states row: (state, reason, start_ts, end_ts).
+    type StateRow<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+
+    fn states(rows: &[StateRow<'_>]) -> RecordBatch {
+        let n = rows.len();
+        let same = |s: &str| text(&vec![Some(s); n]);
+        let state: Vec<_> = rows.iter().map(|r| r.0).collect();
+        let reason: Vec<_> = rows.iter().map(|r| r.1).collect();
+        let start: Vec<_> = rows.iter().map(|r| r.2).collect();
+        let end: Vec<_> = rows.iter().map(|r| r.3).collect();
+        RecordBatch::try_from_iter([
+            ("plant_id", same("P01")),
+            ("line_id", same("P01-L01")),
+            ("machine_id", same("P01-L01-M01")),
+            ("state", text(&state)),
+            ("reason", text(&reason)),
+            ("start_ts", ts(&start)),
+            ("end_ts", ts(&end)),
+        ])
+        .expect("batch")
+    }
+
+    /// `batch` with column `name` replaced by `array` (every field nullable).
+    fn replace(batch: &RecordBatch, name: &str, array: ArrayRef) -> RecordBatch {
+        let mut cols = batch.columns().to_vec();
+        cols[batch.schema().index_of(name).expect("column")] = array;
+        let fields: Vec<Field> = batch
+            .schema()
+            .fields()
+            .iter()
+            .zip(&cols)
+            .map(|(f, c)| Field::new(f.name(), c.data_type().clone(), true))
+            .collect();
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).expect("batch")
+    }
+
+    fn found(v: &Validation) -> Vec<(usize, &'static str)> {
+        v.violations.iter().map(|v| (v.row, v.rule)).collect()
+    }
+
+    #[test]
+    fn compare_reason_shows_both_values() {
+        let b = states(&[
+            (
+                Some("RUNNING"),
+                None,
+                Some("2026-01-05T10:00:00Z"),
+                Some("2026-01-05T11:00:00Z"),
+            ),
+            (
+                Some("RUNNING"),
+                None,
+                Some("2026-01-05T11:00:00Z"),
+                Some("2026-01-05T10:00:00Z"),
+            ),
+            (
+                Some("IDLE"),
+                None,
+                Some("2026-01-05T11:00:00Z"),
+                Some("2026-01-05T11:00:00Z"),
+            ),
+        ]);
+        let v = validate(Table::MachineStates, &b, &opts()).expect("validate");
+        assert_eq!(
+            found(&v),
+            vec![
+                (1, "machine_states.end_ts.after_start"),
+                (2, "machine_states.end_ts.after_start")
+            ]
+        );
+        assert_eq!(v.violations[0].column, "end_ts");
+        assert_eq!(
+            v.violations[0].reason,
+            "end_ts 2026-01-05T10:00:00Z is not after start_ts 2026-01-05T11:00:00Z"
+        );
+        assert_eq!(v.invalid, BooleanArray::from(vec![false, true, true]));
+        assert_eq!(v.invalid_count(), 2);
+        assert!(!v.is_clean());
+    }
+
+    #[test]
+    fn a_null_is_reported_once_by_its_presence_rule() {
+        let b = states(&[
+            (None, Some("x"), None, Some("2026-01-05T11:00:00Z")),
+            (
+                Some("DOWN"),
+                None,
+                Some("2026-01-05T10:00:00Z"),
+                Some("2026-01-05T11:00:00Z"),
+            ),
+            (
+                Some("IDLE"),
+                Some("coffee"),
+                Some("2026-01-05T10:00:00Z"),
+                Some("2026-01-05T11:00:00Z"),
+            ),
+            (
+                Some("HALTED"),
+                None,
+                Some("2026-01-05T10:00:00Z"),
+                Some("2026-01-05T11:00:00Z"),
+            ),
+        ]);
+        let v = validate(Table::MachineStates, &b, &opts()).expect("validate");
+        assert_eq!(
+            found(&v),
+            vec![
+                (0, "machine_states.state.not_null"),
+                (0, "machine_states.start_ts.not_null"),
+                (1, "machine_states.reason.required_when_stopped"),
+                (2, "machine_states.reason.null_when_running"),
+                (3, "machine_states.state.known"),
+            ]
+        );
+        let reasons: Vec<&str> = v.violations.iter().map(|v| v.reason.as_str()).collect();
+        assert_eq!(reasons[0], "state is null; it is required");
+        assert_eq!(
+            reasons[2],
+            "reason is null but state is 'DOWN'; reason is required when state is SETUP, DOWN or PLANNED_STOP"
+        );
+        assert_eq!(
+            reasons[3],
+            "reason is 'coffee' but state is 'IDLE'; reason must be null when state is RUNNING or IDLE"
+        );
+        assert_eq!(
+            reasons[4],
+            "state 'HALTED' is not one of RUNNING, IDLE, SETUP, DOWN, PLANNED_STOP"
+        );
+    }
+
+    #[test]
+    fn plausible_time_uses_the_options_window() {
+        let b = states(&[
+            (
+                Some("RUNNING"),
+                None,
+                Some("1999-12-31T23:00:00Z"),
+                Some("2026-06-01T23:00:00Z"),
+            ),
+            (
+                Some("RUNNING"),
+                None,
+                Some("2026-05-31T00:00:00Z"),
+                Some("2026-06-02T00:00:01Z"),
+            ),
+        ]);
+        let v = validate(Table::MachineStates, &b, &opts()).expect("validate");
+        assert_eq!(
+            found(&v),
+            vec![
+                (0, "machine_states.start_ts.plausible"),
+                (1, "machine_states.end_ts.plausible")
+            ]
+        );
+        assert_eq!(
+            v.violations[0].reason,
+            "start_ts 1999-12-31T23:00:00Z is before the earliest plausible time 2000-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            v.violations[1].reason,
+            "end_ts 2026-06-02T00:00:01Z is after the latest plausible time 2026-06-02T00:00:00Z (now 2026-06-01T00:00:00Z + 1 day)"
+        );
+        let wider = ValidateOptions {
+            max_future: TimeDelta::days(2),
+            min_time_us: at("1990-01-01T00:00:00Z"),
+            ..opts()
+        };
+        assert!(
+            validate(Table::MachineStates, &b, &wider)
+                .expect("validate")
+                .is_clean()
+        );
+        let wall_clock = ValidateOptions {
+            now_us: None,
+            ..opts()
+        };
+        assert!(
+            validate(Table::MachineStates, &b.slice(1, 1), &wall_clock)
+                .expect("validate")
+                .is_clean()
+        );
+    }
+
+    fn deliveries(received: &[Option<i64>], rejected: &[Option<i64>]) -> RecordBatch {
+        let n = received.len();
+        let same = |s: &str| text(&vec![Some(s); n]);
+        let times = |s: &str| ts(&vec![Some(s); n]);
+        let received_at: Vec<Option<&str>> = received
+            .iter()
+            .map(|r| r.map(|_| "2026-03-09T08:00:00Z"))
+            .collect();
+        RecordBatch::try_from_iter([
+            ("po_id", same("PO1")),
+            ("supplier_id", same("SUP001")),
+            ("part_id", same("P1")),
+            (
+                "qty_ordered",
+                Arc::new(Int64Array::from(vec![100; n])) as ArrayRef,
+            ),
+            ("ordered_at", times("2026-03-01T08:00:00Z")),
+            ("promised_at", times("2026-03-10T08:00:00Z")),
+            ("received_at", ts(&received_at)),
+            (
+                "qty_received",
+                Arc::new(Int64Array::from(received.to_vec())) as ArrayRef,
+            ),
+            (
+                "qty_rejected",
+                Arc::new(Int64Array::from(rejected.to_vec())) as ArrayRef,
+            ),
+            (
+                "unit_price",
+                Arc::new(Float64Array::from(vec![2.5; n])) as ArrayRef,
+            ),
+        ])
+        .expect("batch")
+    }
+
+    #[test]
+    fn delivery_tolerance_is_an_option() {
+        let b = deliveries(
+            &[Some(110), Some(111), Some(100), None],
+            &[Some(0), Some(0), Some(101), None],
+        );
+        let v = validate(Table::Deliveries, &b, &opts()).expect("validate");
+        assert_eq!(
+            found(&v),
+            vec![
+                (1, "deliveries.qty_received.within_tolerance"),
+                (2, "deliveries.qty_rejected.not_above_received")
+            ]
+        );
+        assert_eq!(
+            v.violations[0].reason,
+            "qty_received 111 is greater than qty_ordered 100 + 10% tolerance (110)"
+        );
+        assert_eq!(
+            v.violations[1].reason,
+            "qty_rejected 101 is greater than qty_received 100"
+        );
+        let strict = ValidateOptions {
+            delivery_tolerance: 0.0,
+            ..opts()
+        };
+        let v = validate(Table::Deliveries, &b, &strict).expect("validate");
+        assert_eq!(
+            found(&v),
+            vec![
+                (0, "deliveries.qty_received.within_tolerance"),
+                (1, "deliveries.qty_received.within_tolerance"),
+                (2, "deliveries.qty_rejected.not_above_received"),
+            ]
+        );
+        assert_eq!(
+            v.violations[0].reason,
+            "qty_received 110 is greater than qty_ordered 100"
+        );
+        for bad in [-0.1, f64::NAN, f64::INFINITY] {
+            let o = ValidateOptions {
+                delivery_tolerance: bad,
+                ..opts()
+            };
+            assert!(matches!(
+                validate(Table::Deliveries, &b, &o),
+                Err(Error::InvalidOption {
+                    option: "delivery_tolerance",
+                    ..
+                })
+            ));
+        }
+        let o = ValidateOptions {
+            max_future: TimeDelta::seconds(-1),
+            ..opts()
+        };
+        assert!(matches!(
+            validate(Table::Deliveries, &b, &o),
+            Err(Error::InvalidOption {
+                option: "max_future",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn both_or_neither_names_the_set_side() {
+        let b = deliveries(&[Some(5), Some(5)], &[None, None]);
+        let b = replace(&b, "received_at", ts(&[None, Some("2026-03-09T08:00:00Z")]));
+        let b = replace(
+            &b,
+            "qty_received",
+            Arc::new(Int64Array::from(vec![Some(5), None])),
+        );
+        let v = validate(Table::Deliveries, &b, &opts()).expect("validate");
+        let reasons: Vec<&str> = v.violations.iter().map(|v| v.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                "qty_received is 5 but received_at is null; set both or neither",
+                "qty_received is null but received_at is 2026-03-09T08:00:00Z; set both or neither",
+            ]
+        );
+    }
+
+    #[test]
+    fn non_finite_floats_are_finite_s_to_report() {
+        let n = 4;
+        let same = |s: &str| text(&vec![Some(s); n]);
+        let b = RecordBatch::try_from_iter([
+            ("product_family", same("washing_machine")),
+            ("part_id", same("P1")),
+            (
+                "qty_per",
+                Arc::new(Float64Array::from(vec![
+                    f64::NAN,
+                    f64::NEG_INFINITY,
+                    -0.5,
+                    1.0,
+                ])) as ArrayRef,
+            ),
+        ])
+        .expect("batch");
+        let v = validate(Table::Bom, &b, &opts()).expect("missing nullable columns count as null");
+        assert_eq!(
+            found(&v),
+            vec![
+                (0, "bom.qty_per.finite"),
+                (1, "bom.qty_per.finite"),
+                (2, "bom.qty_per.positive")
+            ]
+        );
+        assert_eq!(v.violations[0].reason, "qty_per NaN is not a finite number");
+        assert_eq!(
+            v.violations[1].reason,
+            "qty_per -inf is not a finite number"
+        );
+        assert_eq!(v.violations[2].reason, "qty_per -0.5 is not > 0");
+    }
+
+    #[test]
+    fn text_types_agree() {
+        let values = [
+            Some("RUNNING"),
+            Some("running"),
+            None,
+            Some("DOWN"),
+            Some(""),
+        ];
+        let base = states(
+            &[(
+                Some("RUNNING"),
+                None,
+                Some("2026-01-05T10:00:00Z"),
+                Some("2026-01-05T11:00:00Z"),
+            ); 5],
+        );
+        let with_state = |state: ArrayRef| replace(&base, "state", state);
+        let dict: DictionaryArray<Int8Type> = values.iter().copied().collect();
+        let batches = [
+            with_state(text(&values)),
+            with_state(Arc::new(LargeStringArray::from(values.to_vec()))),
+            with_state(Arc::new(StringViewArray::from(values.to_vec()))),
+            with_state(Arc::new(dict)),
+        ];
+        let reference = validate(Table::MachineStates, &batches[0], &opts()).expect("validate");
+        assert_eq!(
+            found(&reference),
+            vec![
+                (1, "machine_states.state.known"),
+                (2, "machine_states.state.not_null"),
+                (3, "machine_states.reason.required_when_stopped"),
+                (4, "machine_states.state.known"),
+            ]
+        );
+        for b in &batches[1..] {
+            assert_eq!(
+                validate(Table::MachineStates, b, &opts()).expect("validate"),
+                reference,
+                "{:?}",
+                b.schema()
+            );
+        }
+    }
+
+    #[test]
+    fn shape_errors_are_typed() {
+        let b = states(&[(
+            Some("RUNNING"),
+            None,
+            Some("2026-01-05T10:00:00Z"),
+            Some("2026-01-05T11:00:00Z"),
+        )]);
+        let without_end = b.project(&[0, 1, 2, 3, 4, 5]).expect("project");
+        match validate(Table::MachineStates, &without_end, &opts()) {
+            Err(Error::MissingColumn {
+                table: "machine_states",
+                column: "end_ts",
+                expected,
+            }) => {
+                assert_eq!(expected, timestamp_type().to_string());
+            }
+            other => panic!("expected MissingColumn, got {other:?}"),
+        }
+        let naive_batch = replace(
+            &b,
+            "end_ts",
+            Arc::new(TimestampMicrosecondArray::from(vec![0])),
+        );
+        match validate(Table::MachineStates, &naive_batch, &opts()) {
+            Err(Error::ColumnType {
+                column: "end_ts",
+                found,
+                ..
+            }) => assert!(found.contains("Timestamp"), "{found}"),
+            other => panic!("expected ColumnType, got {other:?}"),
+        }
+        let v = validate(Table::MachineStates, &b, &opts()).expect("validate");
+        assert!(matches!(
+            v.valid_rows(&without_end.slice(0, 0)),
+            Err(Error::BatchLength {
+                expected: 1,
+                found: 0
+            })
+        ));
+    }
+
+    #[test]
+    fn timestamps_in_other_zones_are_the_same_instants() {
+        let b = states(&[(
+            Some("RUNNING"),
+            None,
+            Some("2026-01-05T10:00:00Z"),
+            Some("2026-01-05T09:00:00Z"),
+        )]);
+        let zoned = DataType::Timestamp(TimeUnit::Microsecond, Some("+02:00".into()));
+        let b = replace(&b, "end_ts", cast(b.column(6), &zoned).expect("cast"));
+        let v = validate(Table::MachineStates, &b, &opts()).expect("validate");
+        assert_eq!(v.violations.len(), 1);
+        assert_eq!(
+            v.violations[0].reason,
+            "end_ts 2026-01-05T09:00:00Z is not after start_ts 2026-01-05T10:00:00Z"
+        );
+    }
+
+    #[test]
+    fn rows_split_and_violations_print() {
+        let b = states(&[
+            (
+                Some("RUNNING"),
+                None,
+                Some("2026-01-05T10:00:00Z"),
+                Some("2026-01-05T11:00:00Z"),
+            ),
+            (
+                Some("SETUP"),
+                None,
+                Some("2026-01-05T11:00:00Z"),
+                Some("2026-01-05T10:00:00Z"),
+            ),
+        ]);
+        let v = validate(Table::MachineStates, &b, &opts()).expect("validate");
+        assert_eq!(v.valid_rows(&b).expect("filter").num_rows(), 1);
+        let bad = v.invalid_rows(&b).expect("filter");
+        assert_eq!(bad.num_rows(), 1);
+        assert_eq!(
+            bad.column_by_name("state")
+                .expect("state")
+                .as_string::<i32>()
+                .value(0),
+            "SETUP"
+        );
+        let printed = v.violations_batch();
+        assert_eq!(printed.schema(), violations_schema());
+        assert_eq!(printed.num_rows(), 2);
+        assert_eq!(
+            printed
+                .column(0)
+                .as_primitive::<arrow::datatypes::UInt64Type>()
+                .values()
+                .to_vec(),
+            vec![1, 1]
+        );
+        assert_eq!(
+            printed.column(2).as_string::<i32>().value(0),
+            "machine_states.reason.required_when_stopped"
+        );
+        let empty = validate(Table::MachineStates, &b.slice(0, 0), &opts()).expect("validate");
+        assert!(empty.is_clean() && empty.invalid.is_empty());
+    }
+
+    #[test]
+    fn long_text_is_cut_in_reasons() {
+        let long = "X".repeat(100);
+        let b = states(&[(
+            Some(&long),
+            None,
+            Some("2026-01-05T10:00:00Z"),
+            Some("2026-01-05T11:00:00Z"),
+        )]);
+        let v = validate(Table::MachineStates, &b, &opts()).expect("validate");
+        assert!(
+            v.violations[0]
+                .reason
+                .starts_with(&format!("state '{}…'", "X".repeat(TEXT_SHOWN_CHARS)))
+        );
+    }
 }
