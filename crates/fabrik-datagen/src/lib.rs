@@ -71,9 +71,9 @@ pub mod error;
 mod calendar;
 mod catalog;
 mod config;
-mod dirty;
+mod defects;
 mod format;
-mod generate;
+mod generation;
 mod operations;
 mod orders;
 mod output;
@@ -85,10 +85,10 @@ mod topology;
 
 pub use calendar::{PLANT_UTC_OFFSETS, plant_utc_offset_hours};
 pub use config::{DirtyConfig, PlantConfig};
-pub use dirty::DefectKind;
+pub use defects::DefectKind;
 pub use error::{Error, Result};
 pub use format::Format;
-pub use generate::{
+pub use generation::{
     GenerateReport, Progress, TableReport, generate, sensor_readings, write_parquet,
 };
 pub use output::ROW_GROUP_ROWS;

@@ -27,7 +27,7 @@ use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use crate::calendar::{rfc3339, write_rfc3339};
-use crate::dirty::Override;
+use crate::defects::Override;
 use crate::error::{Result, io_at};
 use crate::format::Format;
 

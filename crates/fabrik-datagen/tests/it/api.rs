@@ -6,7 +6,7 @@ use fabrik_datagen::{
 };
 use fabrik_model::Table;
 
-use crate::common::{hash_tree, read_parquet};
+use crate::fixtures::{hash_tree, read_parquet};
 
 #[test]
 fn bad_input_gives_typed_errors() {

@@ -3,7 +3,7 @@
 
 use fabrik_datagen::{Format, PlantConfig, generate};
 
-use crate::common::{hash_tree, tiny_dirty};
+use crate::fixtures::{hash_tree, tiny_dirty};
 
 #[test]
 fn same_seed_same_bytes_in_every_format_and_thread_count() {

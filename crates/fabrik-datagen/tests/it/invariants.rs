@@ -9,7 +9,7 @@ use fabrik_datagen::{Format, Plant, PlantConfig};
 use fabrik_model::Table;
 use fabrik_model::vocab::{MACHINE_STATES, STATES_WITH_REASON, operating_limits};
 
-use crate::common::{clean_run, files, read_ground_truth, read_parquet, tiny_clean};
+use crate::fixtures::{clean_run, files, read_ground_truth, read_parquet, tiny_clean};
 
 const DAY_US: i64 = 86_400_000_000;
 

@@ -2,8 +2,8 @@
 //! plant, and the exactness of the dirty-mode ground truth.
 
 mod api;
-mod common;
+mod defects;
 mod determinism;
-mod dirty;
+mod fixtures;
 mod invariants;
 mod schemas;

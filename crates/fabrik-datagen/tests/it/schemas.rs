@@ -5,7 +5,7 @@ use fabrik_datagen::{Format, Plant};
 use fabrik_model::Table;
 use fabrik_model::schema::META_DOC;
 
-use crate::common::{clean_run, files, parse_ndjson_text, read_csv, read_parquet, tiny_clean};
+use crate::fixtures::{clean_run, files, parse_ndjson_text, read_csv, read_parquet, tiny_clean};
 
 #[test]
 fn in_memory_batches_have_the_model_schemas() {

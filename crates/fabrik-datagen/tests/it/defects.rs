@@ -12,7 +12,7 @@ use fabrik_datagen::{DefectKind, Format};
 use fabrik_model::Table;
 use fabrik_model::vocab::{MACHINE_STATES, STATES_WITH_REASON};
 
-use crate::common::{
+use crate::fixtures::{
     clean_run, dirty_rates, dirty_run, files, parse_csv_text, parse_ndjson_text, read_ground_truth,
     read_parquet,
 };

@@ -10,7 +10,7 @@ use fabrik_model::Table;
 
 use crate::calendar::{date_text, day_of, rfc3339};
 use crate::config::PlantConfig;
-use crate::dirty::{DefectKind, Dirtied, TruthRow, inject};
+use crate::defects::{DefectKind, Dirtied, TruthRow, inject};
 use crate::error::{Error, Result, io_at};
 use crate::format::Format;
 use crate::output::{MultiWriter, parquet_properties, write_csv_rows};
