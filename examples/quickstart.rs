@@ -45,7 +45,7 @@ const QUESTIONS: [(&str, &str); 4] = [
          FROM machine_states
          WHERE state = 'DOWN'
          GROUP BY reason
-         ORDER BY hours_down DESC
+         ORDER BY sum(CAST(end_ts AS BIGINT) - CAST(start_ts AS BIGINT)) DESC, reason
          LIMIT 8",
     ),
     (
@@ -77,7 +77,7 @@ const QUESTIONS: [(&str, &str); 4] = [
                 CASE WHEN units_prev > 0 THEN round(100.0 * (units - units_prev) / units_prev, 1) END AS vs_prev_q_pct
          FROM agg
          WHERE units > 0
-         ORDER BY option, units DESC",
+         ORDER BY option, units DESC, value",
     ),
     (
         "Supplier on-time-in-full (received by the promised day + 1 day, at least the ordered quantity)",
@@ -88,11 +88,11 @@ const QUESTIONS: [(&str, &str); 4] = [
                 round(100.0 * avg(CASE WHEN d.received_at <= d.promised_at + INTERVAL '1 day'
                                         AND d.qty_received >= d.qty_ordered THEN 1.0 ELSE 0.0 END), 1) AS otif_pct,
                 round(avg(CAST(d.received_at AS BIGINT) - CAST(d.ordered_at AS BIGINT)) / 8.64e10, 1) AS lead_days,
-                round(1e6 * sum(d.qty_rejected) / sum(d.qty_received)) AS reject_ppm
+                CAST(round(1e6 * sum(d.qty_rejected) / sum(d.qty_received)) AS BIGINT) AS reject_ppm
          FROM deliveries d JOIN suppliers s USING (supplier_id)
          WHERE d.received_at IS NOT NULL
          GROUP BY s.supplier_id, s.name, s.category
-         ORDER BY otif_pct ASC
+         ORDER BY otif_pct ASC, s.supplier_id
          LIMIT 10",
     ),
     (

@@ -93,12 +93,34 @@ impl FieldSpec {
     }
 }
 
-const fn req(name: &'static str, ty: FieldType, unit: Option<&'static str>, doc: &'static str) -> FieldSpec {
-    FieldSpec { name, ty, nullable: false, unit, doc }
+const fn req(
+    name: &'static str,
+    ty: FieldType,
+    unit: Option<&'static str>,
+    doc: &'static str,
+) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty,
+        nullable: false,
+        unit,
+        doc,
+    }
 }
 
-const fn opt(name: &'static str, ty: FieldType, unit: Option<&'static str>, doc: &'static str) -> FieldSpec {
-    FieldSpec { name, ty, nullable: true, unit, doc }
+const fn opt(
+    name: &'static str,
+    ty: FieldType,
+    unit: Option<&'static str>,
+    doc: &'static str,
+) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty,
+        nullable: true,
+        unit,
+        doc,
+    }
 }
 
 use FieldType::{Float64, Int16, Int32, Int64, Text, Timestamp, UInt8};
@@ -163,19 +185,33 @@ impl Table {
         Table::ALL
             .into_iter()
             .find(|t| t.name() == name)
-            .ok_or_else(|| Error::UnknownTable { name: name.to_string() })
+            .ok_or_else(|| Error::UnknownTable {
+                name: name.to_string(),
+            })
     }
 
     /// One line on what the table holds.
     pub fn doc(self) -> &'static str {
         match self {
-            Table::SensorReadings => "IoT telemetry from the lines, long format, one row per reading, sorted by (sensor_id, ts) within each file",
-            Table::MachineStates => "state intervals per machine, without overlap: RUNNING, IDLE, SETUP, DOWN, PLANNED_STOP",
-            Table::ProductionCounts => "units built per machine and counting interval, good and scrap, with the ideal cycle time of the configuration",
-            Table::Orders => "consumers' customised orders, one row per order line, the chosen options one column each",
+            Table::SensorReadings => {
+                "IoT telemetry from the lines, long format, one row per reading, sorted by (sensor_id, ts) within each file"
+            }
+            Table::MachineStates => {
+                "state intervals per machine, without overlap: RUNNING, IDLE, SETUP, DOWN, PLANNED_STOP"
+            }
+            Table::ProductionCounts => {
+                "units built per machine and counting interval, good and scrap, with the ideal cycle time of the configuration"
+            }
+            Table::Orders => {
+                "consumers' customised orders, one row per order line, the chosen options one column each"
+            }
             Table::Suppliers => "the plant's suppliers",
-            Table::Deliveries => "deliveries against purchase orders, one row per (po_id, part_id, lot_id)",
-            Table::Bom => "bill of materials: base parts per product family (option null) plus option-specific parts",
+            Table::Deliveries => {
+                "deliveries against purchase orders, one row per (po_id, part_id, lot_id)"
+            }
+            Table::Bom => {
+                "bill of materials: base parts per product family (option null) plus option-specific parts"
+            }
             Table::Inventory => "inventory snapshots per plant and part",
         }
     }
@@ -206,10 +242,13 @@ impl Table {
 
     /// The spec of one column.
     pub fn field(self, name: &str) -> Result<&'static FieldSpec> {
-        self.fields().iter().find(|f| f.name == name).ok_or_else(|| Error::UnknownColumn {
-            table: self.name(),
-            column: name.to_string(),
-        })
+        self.fields()
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| Error::UnknownColumn {
+                table: self.name(),
+                column: name.to_string(),
+            })
     }
 
     /// The columns that identify a row; rows with equal keys are duplicates (resent data).
@@ -252,23 +291,73 @@ pub const ORDER_OPTION_COLUMNS: [&str; 4] = ["capacity_kg", "color", "motor", "p
 const SENSOR_READINGS: &[FieldSpec] = &[
     req("plant_id", Text, None, "plant, e.g. P01"),
     req("line_id", Text, None, "assembly line, e.g. P01-L02"),
-    req("machine_id", Text, None, "machine (station) on the line, e.g. P01-L02-M07"),
-    req("sensor_id", Text, None, "sensor, unique in the company, e.g. S000123"),
-    req("metric", Text, None, "what the sensor measures: temperature, vibration, current, pressure or spin_rpm (unit in units_of_metric)"),
+    req(
+        "machine_id",
+        Text,
+        None,
+        "machine (station) on the line, e.g. P01-L02-M07",
+    ),
+    req(
+        "sensor_id",
+        Text,
+        None,
+        "sensor, unique in the company, e.g. S000123",
+    ),
+    req(
+        "metric",
+        Text,
+        None,
+        "what the sensor measures: temperature, vibration, current, pressure or spin_rpm (unit in units_of_metric)",
+    ),
     req("ts", Timestamp, None, "time of the reading (UTC)"),
-    opt("value", Float64, Some("metric unit"), "the reading, in the unit of its metric; null only when quality is not good"),
-    req("quality", UInt8, None, "OPC-UA-style quality code: 0 good, 1 uncertain, 2 bad, 3 sensor fault"),
+    opt(
+        "value",
+        Float64,
+        Some("metric unit"),
+        "the reading, in the unit of its metric; null only when quality is not good",
+    ),
+    req(
+        "quality",
+        UInt8,
+        None,
+        "OPC-UA-style quality code: 0 good, 1 uncertain, 2 bad, 3 sensor fault",
+    ),
 ];
 
 const MACHINE_STATES: &[FieldSpec] = &[
     req("plant_id", Text, None, "plant"),
     req("line_id", Text, None, "assembly line"),
     req("machine_id", Text, None, "machine"),
-    req("state", Text, None, "RUNNING, IDLE, SETUP, DOWN or PLANNED_STOP"),
-    opt("reason", Text, None, "why: the failure for DOWN, the break or shift change for PLANNED_STOP, the configuration change for SETUP; null for RUNNING and IDLE"),
-    req("start_ts", Timestamp, None, "start of the interval (inclusive)"),
-    req("end_ts", Timestamp, None, "end of the interval (exclusive); after start_ts"),
-    opt("order_id", Int64, None, "the order being built while RUNNING or set up for while SETUP"),
+    req(
+        "state",
+        Text,
+        None,
+        "RUNNING, IDLE, SETUP, DOWN or PLANNED_STOP",
+    ),
+    opt(
+        "reason",
+        Text,
+        None,
+        "why: the failure for DOWN, the break or shift change for PLANNED_STOP, the configuration change for SETUP; null for RUNNING and IDLE",
+    ),
+    req(
+        "start_ts",
+        Timestamp,
+        None,
+        "start of the interval (inclusive)",
+    ),
+    req(
+        "end_ts",
+        Timestamp,
+        None,
+        "end of the interval (exclusive); after start_ts",
+    ),
+    opt(
+        "order_id",
+        Int64,
+        None,
+        "the order being built while RUNNING or set up for while SETUP",
+    ),
 ];
 
 const PRODUCTION_COUNTS: &[FieldSpec] = &[
@@ -276,38 +365,138 @@ const PRODUCTION_COUNTS: &[FieldSpec] = &[
     req("line_id", Text, None, "assembly line"),
     req("machine_id", Text, None, "machine that reported the count"),
     req("ts", Timestamp, None, "end of the counting interval"),
-    req("order_id", Int64, None, "the order the units were built for"),
+    req(
+        "order_id",
+        Int64,
+        None,
+        "the order the units were built for",
+    ),
     req("sku", Text, None, "configuration built (see orders.sku)"),
-    req("good_qty", Int32, Some("units"), "units that passed inspection in the interval"),
-    req("scrap_qty", Int32, Some("units"), "units scrapped in the interval"),
-    req("ideal_cycle_s", Float64, Some("s"), "ideal cycle time of this configuration on this machine, per unit"),
-    opt("lot_id", Text, None, "supplier lot of the critical part built in (see deliveries.lot_id)"),
+    req(
+        "good_qty",
+        Int32,
+        Some("units"),
+        "units that passed inspection in the interval",
+    ),
+    req(
+        "scrap_qty",
+        Int32,
+        Some("units"),
+        "units scrapped in the interval",
+    ),
+    req(
+        "ideal_cycle_s",
+        Float64,
+        Some("s"),
+        "ideal cycle time of this configuration on this machine, per unit",
+    ),
+    opt(
+        "lot_id",
+        Text,
+        None,
+        "supplier lot of the critical part built in (see deliveries.lot_id)",
+    ),
 ];
 
 const ORDERS: &[FieldSpec] = &[
-    req("order_id", Int64, None, "order line id, increasing with created_at"),
-    req("customer_id", Text, None, "pseudonymous customer id (personal data: never joined to names here)"),
-    req("created_at", Timestamp, None, "when the consumer placed the order"),
-    req("channel", Text, None, "web, app, retail, b2b or marketplace"),
+    req(
+        "order_id",
+        Int64,
+        None,
+        "order line id, increasing with created_at",
+    ),
+    req(
+        "customer_id",
+        Text,
+        None,
+        "pseudonymous customer id (personal data: never joined to names here)",
+    ),
+    req(
+        "created_at",
+        Timestamp,
+        None,
+        "when the consumer placed the order",
+    ),
+    req(
+        "channel",
+        Text,
+        None,
+        "web, app, retail, b2b or marketplace",
+    ),
     req("region", Text, None, "sales region"),
-    req("product_family", Text, None, "washing_machine, dryer, washer_dryer, dishwasher or fridge"),
-    req("sku", Text, None, "configuration code: family-capacity-motor-color-panel, e.g. WM-09-INV-GRA-SMT"),
-    opt("capacity_kg", Int16, Some("kg"), "option: drum capacity; laundry families only, null for the others"),
-    req("color", Text, None, "option: colour or made-to-order finish"),
-    req("motor", Text, None, "option: standard, inverter or direct_drive"),
-    req("panel", Text, None, "option: control panel, basic, touch or smart_wifi"),
+    req(
+        "product_family",
+        Text,
+        None,
+        "washing_machine, dryer, washer_dryer, dishwasher or fridge",
+    ),
+    req(
+        "sku",
+        Text,
+        None,
+        "configuration code: family-capacity-motor-color-panel, e.g. WM-09-INV-GRA-SMT",
+    ),
+    opt(
+        "capacity_kg",
+        Int16,
+        Some("kg"),
+        "option: drum capacity; laundry families only, null for the others",
+    ),
+    req(
+        "color",
+        Text,
+        None,
+        "option: colour or made-to-order finish",
+    ),
+    req(
+        "motor",
+        Text,
+        None,
+        "option: standard, inverter or direct_drive",
+    ),
+    req(
+        "panel",
+        Text,
+        None,
+        "option: control panel, basic, touch or smart_wifi",
+    ),
     req("quantity", Int32, Some("units"), "units ordered, > 0"),
-    req("unit_price", Float64, Some("currency"), "price paid per unit after discounts"),
-    opt("promised_at", Timestamp, None, "delivery date promised to the consumer; null until confirmed"),
-    req("status", Text, None, "placed, confirmed, in_production, shipped, delivered or cancelled"),
+    req(
+        "unit_price",
+        Float64,
+        Some("currency"),
+        "price paid per unit after discounts",
+    ),
+    opt(
+        "promised_at",
+        Timestamp,
+        None,
+        "delivery date promised to the consumer; null until confirmed",
+    ),
+    req(
+        "status",
+        Text,
+        None,
+        "placed, confirmed, in_production, shipped, delivered or cancelled",
+    ),
 ];
 
 const SUPPLIERS: &[FieldSpec] = &[
     req("supplier_id", Text, None, "supplier, e.g. SUP007"),
     req("name", Text, None, "company name"),
     req("country", Text, None, "ISO 3166-1 alpha-2 country code"),
-    req("category", Text, None, "what it supplies: motors, electronics, drums, sheet_metal, plastics, hoses, packaging"),
-    req("contract_lead_time_days", Int32, Some("d"), "lead time agreed in the contract"),
+    req(
+        "category",
+        Text,
+        None,
+        "what it supplies: motors, electronics, drums, sheet_metal, plastics, hoses, packaging",
+    ),
+    req(
+        "contract_lead_time_days",
+        Int32,
+        Some("d"),
+        "lead time agreed in the contract",
+    ),
 ];
 
 const DELIVERIES: &[FieldSpec] = &[
@@ -315,21 +504,76 @@ const DELIVERIES: &[FieldSpec] = &[
     req("supplier_id", Text, None, "supplier (see suppliers)"),
     req("part_id", Text, None, "part (see bom)"),
     req("qty_ordered", Int64, Some("units"), "units ordered, > 0"),
-    req("ordered_at", Timestamp, None, "when the purchase order was placed"),
-    req("promised_at", Timestamp, None, "delivery date the supplier confirmed"),
-    opt("received_at", Timestamp, None, "when the goods arrived; null while open"),
-    opt("qty_received", Int64, Some("units"), "units received; null while open"),
-    opt("qty_rejected", Int64, Some("units"), "units rejected at incoming inspection"),
-    req("unit_price", Float64, Some("currency"), "price per unit on the purchase order"),
-    opt("lot_id", Text, None, "supplier lot, for traceability into production_counts"),
+    req(
+        "ordered_at",
+        Timestamp,
+        None,
+        "when the purchase order was placed",
+    ),
+    req(
+        "promised_at",
+        Timestamp,
+        None,
+        "delivery date the supplier confirmed",
+    ),
+    opt(
+        "received_at",
+        Timestamp,
+        None,
+        "when the goods arrived; null while open",
+    ),
+    opt(
+        "qty_received",
+        Int64,
+        Some("units"),
+        "units received; null while open",
+    ),
+    opt(
+        "qty_rejected",
+        Int64,
+        Some("units"),
+        "units rejected at incoming inspection",
+    ),
+    req(
+        "unit_price",
+        Float64,
+        Some("currency"),
+        "price per unit on the purchase order",
+    ),
+    opt(
+        "lot_id",
+        Text,
+        None,
+        "supplier lot, for traceability into production_counts",
+    ),
 ];
 
 const BOM: &[FieldSpec] = &[
-    req("product_family", Text, None, "product family the part goes into"),
-    opt("option", Text, None, "option column (see orders) the part depends on; null for base parts"),
-    opt("option_value", Text, None, "the option's value that needs the part; null for base parts"),
+    req(
+        "product_family",
+        Text,
+        None,
+        "product family the part goes into",
+    ),
+    opt(
+        "option",
+        Text,
+        None,
+        "option column (see orders) the part depends on; null for base parts",
+    ),
+    opt(
+        "option_value",
+        Text,
+        None,
+        "the option's value that needs the part; null for base parts",
+    ),
     req("part_id", Text, None, "part"),
-    req("qty_per", Float64, Some("units"), "units of the part per unit built, > 0"),
+    req(
+        "qty_per",
+        Float64,
+        Some("units"),
+        "units of the part per unit built, > 0",
+    ),
 ];
 
 const INVENTORY: &[FieldSpec] = &[
@@ -337,7 +581,12 @@ const INVENTORY: &[FieldSpec] = &[
     req("part_id", Text, None, "part"),
     req("ts", Timestamp, None, "time of the snapshot"),
     req("on_hand", Int64, Some("units"), "units in stock, >= 0"),
-    req("on_order", Int64, Some("units"), "units on open purchase orders, >= 0"),
+    req(
+        "on_order",
+        Int64,
+        Some("units"),
+        "units on open purchase orders, >= 0",
+    ),
 ];
 
 /// The unit of a sensor metric (`value` of `sensor_readings` is in this unit).
@@ -365,7 +614,10 @@ mod tests {
         for t in Table::ALL {
             let schema = t.schema();
             for col in t.key().iter().chain(t.sort_order()) {
-                assert!(schema.field_with_name(col).is_ok(), "{t}: key/sort column {col} missing");
+                assert!(
+                    schema.field_with_name(col).is_ok(),
+                    "{t}: key/sort column {col} missing"
+                );
             }
             for f in t.fields() {
                 assert!(!f.doc.is_empty(), "{t}.{} has no doc", f.name);
@@ -381,8 +633,14 @@ mod tests {
         assert_eq!(ts.data_type(), &timestamp_type());
         assert!(!ts.is_nullable());
         let value = schema.field_with_name("value").expect("value");
-        assert_eq!(value.metadata().get(META_UNIT).map(String::as_str), Some("metric unit"));
-        assert_eq!(schema.metadata().get("fabrik.table").map(String::as_str), Some("sensor_readings"));
+        assert_eq!(
+            value.metadata().get(META_UNIT).map(String::as_str),
+            Some("metric unit")
+        );
+        assert_eq!(
+            schema.metadata().get("fabrik.table").map(String::as_str),
+            Some("sensor_readings")
+        );
     }
 
     #[test]
@@ -391,12 +649,26 @@ mod tests {
         for c in ORDER_OPTION_COLUMNS {
             assert!(schema.field_with_name(c).is_ok(), "{c}");
         }
-        assert!(schema.field_with_name("capacity_kg").expect("cap").is_nullable());
+        assert!(
+            schema
+                .field_with_name("capacity_kg")
+                .expect("cap")
+                .is_nullable()
+        );
     }
 
     #[test]
     fn unknown_names_are_typed_errors() {
-        assert!(matches!(Table::from_name("nope"), Err(Error::UnknownTable { .. })));
-        assert!(matches!(Table::Orders.field("nope"), Err(Error::UnknownColumn { table: "orders", .. })));
+        assert!(matches!(
+            Table::from_name("nope"),
+            Err(Error::UnknownTable { .. })
+        ));
+        assert!(matches!(
+            Table::Orders.field("nope"),
+            Err(Error::UnknownColumn {
+                table: "orders",
+                ..
+            })
+        ));
     }
 }

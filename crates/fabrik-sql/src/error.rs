@@ -7,13 +7,17 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// The directory to register tables from does not exist or is not a directory.
-    #[error("no table directory at {path}: generate a plant there first (e.g. `cargo run --release --example quickstart -- {path}`) or point to a directory holding <table>/*.parquet")]
+    #[error(
+        "no table directory at {path}: generate a plant there first (e.g. `cargo run --release --example quickstart -- {path}`) or point to a directory holding <table>/*.parquet"
+    )]
     NoSuchDirectory {
         /// The path that was given.
         path: PathBuf,
     },
     /// The directory holds none of the domain tables.
-    #[error("{path} holds none of the domain tables (expected sub-directories such as sensor_readings/ or orders/ with .parquet files)")]
+    #[error(
+        "{path} holds none of the domain tables (expected sub-directories such as sensor_readings/ or orders/ with .parquet files)"
+    )]
     NoTables {
         /// The directory searched.
         path: PathBuf,

@@ -7,7 +7,9 @@ use datafusion::arrow::array::{Float64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext, col};
 use fabrik_model::Table;
 use fabrik_model::vocab::OPERATING_LIMITS;
@@ -30,7 +32,9 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("session_id", &self.ctx.session_id()).finish()
+        f.debug_struct("Session")
+            .field("session_id", &self.ctx.session_id())
+            .finish()
     }
 }
 
@@ -58,7 +62,9 @@ impl Session {
     pub async fn register_parquet_dir(&self, dir: impl AsRef<Path>) -> Result<Vec<Table>> {
         let dir = dir.as_ref();
         if !dir.is_dir() {
-            return Err(Error::NoSuchDirectory { path: dir.to_path_buf() });
+            return Err(Error::NoSuchDirectory {
+                path: dir.to_path_buf(),
+            });
         }
         let mut registered = Vec::new();
         for table in Table::ALL {
@@ -69,7 +75,9 @@ impl Session {
             }
         }
         if registered.is_empty() {
-            return Err(Error::NoTables { path: dir.to_path_buf() });
+            return Err(Error::NoTables {
+                path: dir.to_path_buf(),
+            });
         }
         Ok(registered)
     }
@@ -77,16 +85,30 @@ impl Session {
     /// Registers one domain table from the Parquet files of a directory, with the model's
     /// schema and, where the table has one, its declared per-file sort order.
     pub async fn register_parquet_table(&self, table: Table, dir: &Path) -> Result<()> {
-        let abs = std::path::absolute(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+        let abs = std::path::absolute(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         // A trailing slash makes the URL a directory (a prefix), not a single file.
-        let url = ListingTableUrl::parse(format!("{}/", abs.display()))
-            .map_err(|source| Error::TableLocation { path: dir.to_path_buf(), source })?;
-        let sort: Vec<_> = table.sort_order().iter().map(|c| col(*c).sort(true, false)).collect();
-        let mut options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let url = ListingTableUrl::parse(format!("{}/", abs.display())).map_err(|source| {
+            Error::TableLocation {
+                path: dir.to_path_buf(),
+                source,
+            }
+        })?;
+        let sort: Vec<_> = table
+            .sort_order()
+            .iter()
+            .map(|c| col(*c).sort(true, false))
+            .collect();
+        let mut options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
         if !sort.is_empty() {
             options = options.with_file_sort_order(vec![sort]);
         }
-        let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(table.schema());
+        let config = ListingTableConfig::new(url)
+            .with_listing_options(options)
+            .with_schema(table.schema());
         let provider = ListingTable::try_new(config)?;
         self.ctx.register_table(table.name(), Arc::new(provider))?;
         Ok(())
@@ -107,9 +129,15 @@ fn has_parquet_file(dir: &Path) -> Result<bool> {
     if !dir.is_dir() {
         return Ok(false);
     }
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     for entry in entries {
-        let entry = entry.map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+        let entry = entry.map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         if entry.path().extension().is_some_and(|e| e == "parquet") {
             return Ok(true);
         }
@@ -126,9 +154,15 @@ fn operating_limits_table() -> Result<MemTable> {
     let batch = RecordBatch::try_new(
         schema.clone(),
         vec![
-            Arc::new(StringArray::from_iter_values(OPERATING_LIMITS.iter().map(|l| l.0))),
-            Arc::new(Float64Array::from_iter_values(OPERATING_LIMITS.iter().map(|l| l.1))),
-            Arc::new(Float64Array::from_iter_values(OPERATING_LIMITS.iter().map(|l| l.2))),
+            Arc::new(StringArray::from_iter_values(
+                OPERATING_LIMITS.iter().map(|l| l.0),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                OPERATING_LIMITS.iter().map(|l| l.1),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                OPERATING_LIMITS.iter().map(|l| l.2),
+            )),
         ],
     )?;
     Ok(MemTable::try_new(schema, vec![vec![batch]])?)
@@ -142,7 +176,9 @@ mod tests {
     #[tokio::test]
     async fn operating_limits_are_queryable() -> Result<()> {
         let s = Session::new()?;
-        let out = s.query("SELECT metric, high FROM operating_limits WHERE metric = 'vibration'").await?;
+        let out = s
+            .query("SELECT metric, high FROM operating_limits WHERE metric = 'vibration'")
+            .await?;
         let text = pretty_format_batches(&out)?.to_string();
         assert!(text.contains("| vibration | 7.1  |"), "{text}");
         Ok(())
@@ -151,10 +187,19 @@ mod tests {
     #[tokio::test]
     async fn a_missing_directory_is_a_typed_error() -> Result<()> {
         let s = Session::new()?;
-        let err = s.register_parquet_dir("/definitely/not/here").await.expect_err("must fail");
+        let err = s
+            .register_parquet_dir("/definitely/not/here")
+            .await
+            .expect_err("must fail");
         assert!(matches!(err, Error::NoSuchDirectory { .. }), "{err}");
-        let empty = tempfile::tempdir().map_err(|source| Error::Io { path: "tmp".into(), source })?;
-        let err = s.register_parquet_dir(empty.path()).await.expect_err("must fail");
+        let empty = tempfile::tempdir().map_err(|source| Error::Io {
+            path: "tmp".into(),
+            source,
+        })?;
+        let err = s
+            .register_parquet_dir(empty.path())
+            .await
+            .expect_err("must fail");
         assert!(matches!(err, Error::NoTables { .. }), "{err}");
         Ok(())
     }

@@ -52,7 +52,7 @@ async fn telemetry_sort_order_is_declared_to_the_planner() {
         .expect("explain");
     let text = pretty_format_batches(&plan).expect("pretty").to_string();
     assert!(
-        text.contains("output_ordering=[sensor_id@0 ASC, ts@1 ASC]"),
+        text.contains("output_ordering=[sensor_id@0 ASC NULLS LAST, ts@1 ASC NULLS LAST]"),
         "sort order not declared:\n{text}"
     );
     // The planner trusts the declared order: no full sort of the telemetry, only a merge.
