@@ -128,3 +128,70 @@ fn quickstart_explains_bad_arguments() {
     assert!(help.status.success());
     assert!(text(&help.stdout).contains("usage: quickstart"));
 }
+
+#[test]
+fn datagen_writes_every_table_and_the_dirty_ground_truth() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().to_str().expect("utf-8 temp path");
+    let run1 = run(
+        "datagen",
+        &[
+            out,
+            "--size",
+            "tiny",
+            "--formats",
+            "csv,parquet",
+            "--dirty",
+            "--quiet",
+        ],
+    );
+    let stdout = text(&run1.stdout);
+    assert!(
+        run1.status.success(),
+        "datagen failed:\n{stdout}\n{}",
+        text(&run1.stderr)
+    );
+    assert!(
+        run1.stderr.is_empty(),
+        "--quiet must silence progress:\n{}",
+        text(&run1.stderr)
+    );
+    for table in [
+        "sensor_readings",
+        "machine_states",
+        "orders",
+        "deliveries",
+        "inventory",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(table)),
+            "no summary line for {table}:\n{stdout}"
+        );
+        assert!(
+            tmp.path().join("csv").join(table).is_dir()
+                && tmp.path().join("parquet").join(table).is_dir()
+        );
+    }
+    assert!(
+        !tmp.path().join("ndjson").exists(),
+        "only the asked formats are written"
+    );
+    assert!(stdout.contains("injected defects:"), "{stdout}");
+    let dirty =
+        std::fs::read_to_string(tmp.path().join("ground_truth/dirty.csv")).expect("dirty.csv");
+    assert!(
+        dirty.lines().count() > 1,
+        "dirty mode lists its defects:\n{dirty}"
+    );
+
+    let bad = run("datagen", &[out, "--formats", "csv,xlsx"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("xlsx"), "{}", text(&bad.stderr));
+    let missing = run("datagen", &["--dirty"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("OUT is missing"),
+        "{}",
+        text(&missing.stderr)
+    );
+}

@@ -226,15 +226,3 @@ fn every_fixture_has_a_readme_entry() {
         let _ = load(&file);
     }
 }
-
-#[test]
-#[ignore = "prints the rejects of every malformed fixture, for reading"]
-fn print_malformed_rejects() {
-    for file in fixture_files("malformed", &["csv", "ndjson"]) {
-        let (loaded, _, v) = check(&file);
-        println!("== {}", file.display());
-        for x in &v.violations {
-            println!("{:>3} {:<28} {}", loaded.lines[x.row], x.rule, x.reason);
-        }
-    }
-}

@@ -5,4 +5,3 @@ mod fixtures;
 mod per_rule;
 mod support;
 mod text_types;
-mod timing;
