@@ -13,7 +13,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use fabrik::datagen::{Format, PlantConfig, Progress, generate};
+use fabrik::ProgressLine;
+use fabrik::datagen::{Format, PlantConfig, generate};
 
 const USAGE: &str = "\
 usage: datagen OUT [--size small|tiny|SCALE] [--formats csv,ndjson,parquet] [--dirty] [--seed N] [--quiet]
@@ -102,34 +103,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let quiet = args.quiet;
-    let mut current = None;
-    let mut progress = |p: &Progress| {
-        if quiet {
-            return;
-        }
-        if current.is_some_and(|t| t != p.table) {
-            eprintln!();
-        }
-        current = Some(p.table);
-        eprint!(
-            "\r  {:<18} {:>11} / {:>11} rows  {:>4} files",
-            p.table.name(),
-            p.rows,
-            p.total_rows,
-            p.files
-        );
-    };
-    let report = match generate(&args.config, &args.out, &args.formats, &mut progress) {
+    let mut progress = ProgressLine::new(args.quiet);
+    let report = match generate(&args.config, &args.out, &args.formats, &mut |p| {
+        progress.update(p)
+    }) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("\nerror: {e}");
+            progress.finish();
+            eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    if !quiet {
-        eprintln!();
-    }
+    progress.finish();
     println!(
         "{:<18} {:>11} {:>6} {:>14}",
         "table", "rows", "files", "bytes"

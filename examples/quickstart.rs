@@ -19,8 +19,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use fabrik::ProgressLine;
 use fabrik::datafusion::arrow::util::pretty::pretty_format_batches;
-use fabrik::datagen::{Format, PlantConfig, Progress, generate};
+use fabrik::datagen::{Format, PlantConfig, generate};
 use fabrik::sql::Session;
 
 const USAGE: &str = "\
@@ -197,27 +198,14 @@ async fn run(args: &Args) -> fabrik::Result<()> {
             args.seed
         );
     }
-    // One status line per table, rewritten in place as its files are written.
-    let mut current = None;
-    let mut progress = |p: &Progress| {
-        if quiet {
-            return;
-        }
-        if current.is_some_and(|t| t != p.table) {
-            eprintln!();
-        }
-        current = Some(p.table);
-        eprint!(
-            "\r  {:<18} {:>10} rows  {:>3} files",
-            p.table.name(),
-            p.rows,
-            p.files
-        );
-    };
-    let report = generate(&config, &args.dir, &[Format::Parquet], &mut progress)?;
+    let mut progress = ProgressLine::new(quiet);
+    let report = generate(&config, &args.dir, &[Format::Parquet], &mut |p| {
+        progress.update(p)
+    })?;
+    progress.finish();
     if !quiet {
         eprintln!(
-            "\ngenerated {} rows ({:.1} MB of Parquet, {} developing faults recorded in ground_truth/) in {:.1}s",
+            "generated {} rows ({:.1} MB of Parquet, {} developing faults recorded in ground_truth/) in {:.1}s",
             report.total_rows(),
             report.total_bytes() as f64 / 1e6,
             report.faults,

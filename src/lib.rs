@@ -56,8 +56,10 @@
 //! ```
 
 pub mod error;
+pub mod progress;
 
 pub use error::{Error, Result};
+pub use progress::ProgressLine;
 
 /// The domain model: table schemas, vocabularies and validation rules (`fabrik-model`).
 pub use fabrik_model as model;

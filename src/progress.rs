@@ -1,0 +1,83 @@
+//! Progress of long work, shown on stderr and silenced with a flag.
+
+use std::io::{IsTerminal, Write};
+
+use fabrik_datagen::Progress;
+use fabrik_model::Table;
+
+/// Shows [`fabrik_datagen::generate`]'s progress on stderr: one line per table.
+///
+/// On a terminal the line is rewritten in place as files are written; elsewhere (a log, a
+/// pipe) each table's line is printed once, when it is done, so logs stay readable. A quiet
+/// `ProgressLine` prints nothing.
+///
+/// ```
+/// # let tmp = tempfile::tempdir().expect("temp dir");
+/// use fabrik::datagen::{Format, PlantConfig, generate};
+/// let mut progress = fabrik::ProgressLine::new(false);
+/// generate(&PlantConfig::tiny(1), tmp.path(), &[Format::Parquet], &mut |p| progress.update(p))?;
+/// progress.finish();
+/// # Ok::<(), fabrik::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct ProgressLine {
+    quiet: bool,
+    live: bool,
+    last: Option<Progress>,
+}
+
+impl ProgressLine {
+    /// A progress display; `quiet` silences it.
+    pub fn new(quiet: bool) -> Self {
+        ProgressLine {
+            quiet,
+            live: std::io::stderr().is_terminal(),
+            last: None,
+        }
+    }
+
+    /// Takes one progress report.
+    pub fn update(&mut self, p: &Progress) {
+        if self.quiet {
+            return;
+        }
+        let next_table = self.last.as_ref().is_some_and(|l| l.table != p.table);
+        if next_table {
+            if let Some(done) = self.last.take() {
+                self.print(&done, true);
+            }
+        }
+        if self.live {
+            self.print(p, false);
+        }
+        self.last = Some(p.clone());
+    }
+
+    /// Ends the display (prints the last table's line).
+    pub fn finish(&mut self) {
+        if let Some(done) = self.last.take() {
+            self.print(&done, true);
+        }
+    }
+
+    fn print(&self, p: &Progress, done: bool) {
+        let mut err = std::io::stderr().lock();
+        // A failed write to stderr is not worth failing the work for.
+        let _ = write!(
+            err,
+            "{}{}",
+            if self.live { "\r" } else { "" },
+            line(p.table, p.rows, p.files)
+        );
+        let _ = if done { writeln!(err) } else { err.flush() };
+    }
+}
+
+fn line(table: Table, rows: u64, files: usize) -> String {
+    format!(
+        "  {:<18} {:>11} rows  {:>4} files",
+        table.name(),
+        rows,
+        files
+    )
+}
