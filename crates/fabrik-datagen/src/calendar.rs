@@ -1,5 +1,5 @@
-//! Time helpers: microsecond arithmetic, civil dates, RFC 3339 text, the plants' clocks and
-//! shift calendars, and the retail calendar (Singles' Day, Black Friday).
+//! Time helpers: microsecond arithmetic, civil dates, the plants' clocks and shift
+//! calendars, and the retail calendar (Singles' Day, Black Friday).
 //!
 //! **Plant time** is UTC plus a fixed offset per plant ([`plant_utc_offset_hours`]; no daylight
 //! saving). Shifts start at 06:00, 14:00 and 22:00 plant time.
@@ -71,49 +71,6 @@ pub(crate) fn day_of(us: i64) -> i64 {
     us.div_euclid(US_PER_DAY)
 }
 
-fn push_2(buf: &mut Vec<u8>, v: u32) {
-    buf.push(b'0' + (v / 10 % 10) as u8);
-    buf.push(b'0' + (v % 10) as u8);
-}
-
-/// Appends `us` as RFC 3339 UTC text with microseconds: `2025-03-03T06:00:00.000000Z`.
-pub(crate) fn write_rfc3339(buf: &mut Vec<u8>, us: i64) {
-    let day = us.div_euclid(US_PER_DAY);
-    let rem = us.rem_euclid(US_PER_DAY);
-    let (y, m, d) = civil_from_days(day);
-    if (0..=9999).contains(&y) {
-        let y = y as u32;
-        push_2(buf, y / 100);
-        push_2(buf, y % 100);
-    } else {
-        buf.extend_from_slice(y.to_string().as_bytes());
-    }
-    buf.push(b'-');
-    push_2(buf, m);
-    buf.push(b'-');
-    push_2(buf, d);
-    buf.push(b'T');
-    let secs = (rem / US_PER_SEC) as u32;
-    push_2(buf, secs / 3600);
-    buf.push(b':');
-    push_2(buf, secs / 60 % 60);
-    buf.push(b':');
-    push_2(buf, secs % 60);
-    buf.push(b'.');
-    let micros = (rem % US_PER_SEC) as u32;
-    push_2(buf, micros / 10_000);
-    push_2(buf, micros / 100 % 100);
-    push_2(buf, micros % 100);
-    buf.push(b'Z');
-}
-
-/// `us` as RFC 3339 UTC text (see [`write_rfc3339`]).
-pub(crate) fn rfc3339(us: i64) -> String {
-    let mut buf = Vec::with_capacity(27);
-    write_rfc3339(&mut buf, us);
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
 /// `YYYY-MM-DD` of a day number.
 pub(crate) fn date_text(day: i64) -> String {
     let (y, m, d) = civil_from_days(day);
@@ -126,6 +83,20 @@ pub(crate) struct Stop {
     pub start: i64,
     pub end: i64,
     pub reason: &'static str,
+}
+
+/// `stops` sorted by start, with touching or overlapping stops merged into one (which keeps
+/// the reason of the first).
+pub(crate) fn merge_stops(mut stops: Vec<Stop>) -> Vec<Stop> {
+    stops.sort_by_key(|s| s.start);
+    let mut merged: Vec<Stop> = Vec::with_capacity(stops.len());
+    for s in stops {
+        match merged.last_mut() {
+            Some(prev) if s.start <= prev.end => prev.end = prev.end.max(s.end),
+            _ => merged.push(s),
+        }
+    }
+    merged
 }
 
 /// Planned stops of a plant within `[from, to)` (UTC µs), sorted, not overlapping.
@@ -198,15 +169,8 @@ pub(crate) fn planned_stops(offset_hours: i32, from: i64, to: i64) -> Vec<Stop> 
             reason: "shift change",
         });
     }
-    stops.sort_by_key(|s| s.start);
-    // merge touching/overlapping stops (Sunday closure meets Monday briefing)
-    let mut merged: Vec<Stop> = Vec::with_capacity(stops.len());
-    for s in stops {
-        match merged.last_mut() {
-            Some(prev) if s.start <= prev.end => prev.end = prev.end.max(s.end),
-            _ => merged.push(s),
-        }
-    }
+    // the Sunday closure meets the Monday briefing: merged into one stop
+    let mut merged = merge_stops(stops);
     merged.retain(|s| s.end > from && s.start < to);
     merged
 }
@@ -240,11 +204,21 @@ mod tests {
     }
 
     #[test]
-    fn rfc3339_text() {
-        let us = days_from_civil(2025, 3, 3) * US_PER_DAY + 6 * US_PER_HOUR + 5 * US_PER_SEC + 42;
-        assert_eq!(rfc3339(us), "2025-03-03T06:00:05.000042Z");
-        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999Z");
+    fn date_text_and_merged_stops() {
         assert_eq!(date_text(0), "1970-01-01");
+        assert_eq!(date_text(days_from_civil(2025, 3, 3)), "2025-03-03");
+        let stop = |start, end, reason| Stop { start, end, reason };
+        let merged = merge_stops(vec![
+            stop(50, 60, "c"),
+            stop(0, 10, "a"),
+            stop(10, 20, "b"),
+            stop(15, 18, "d"),
+            stop(30, 40, "e"),
+        ]);
+        assert_eq!(
+            merged,
+            vec![stop(0, 20, "a"), stop(30, 40, "e"), stop(50, 60, "c")]
+        );
     }
 
     #[test]

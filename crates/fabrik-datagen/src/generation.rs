@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use arrow::record_batch::RecordBatch;
 use fabrik_model::Table;
 
-use crate::calendar::{date_text, day_of, rfc3339};
+use crate::calendar::{date_text, day_of};
 use crate::config::PlantConfig;
 use crate::defects::{DefectKind, Dirtied, TruthRow, inject};
 use crate::error::{Error, Result, io_at};
 use crate::format::Format;
-use crate::output::{MultiWriter, parquet_properties, write_csv_rows};
+use crate::output::{MultiWriter, parquet_properties, timestamp_text, write_csv_rows};
 use crate::plant::Plant;
 use crate::streams::{Purpose, stream};
 
@@ -320,8 +320,8 @@ pub fn generate(
                 f.machine_id.clone(),
                 f.sensor_id.clone(),
                 f.metric.to_string(),
-                rfc3339(f.onset.timestamp_micros()),
-                rfc3339(f.breakdown.timestamp_micros()),
+                timestamp_text(f.onset.timestamp_micros()),
+                timestamp_text(f.breakdown.timestamp_micros()),
                 f.down_reason.to_string(),
             ]
         }),
@@ -336,8 +336,8 @@ pub fn generate(
             vec![
                 topo.sensors[a.sensor].id.clone(),
                 a.kind.to_string(),
-                rfc3339(a.start_us),
-                rfc3339(a.end_us),
+                timestamp_text(a.start_us),
+                timestamp_text(a.end_us),
             ]
         }),
     )?;
@@ -359,7 +359,7 @@ pub fn generate(
                 l.supplier_id,
                 l.part_id,
                 l.plant_id,
-                rfc3339(l.received_at.timestamp_micros()),
+                timestamp_text(l.received_at.timestamp_micros()),
                 l.bad.to_string(),
             ]
         }),

@@ -27,7 +27,8 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::calendar::{
-    Stop, US_PER_DAY, US_PER_HOUR, US_PER_MIN, US_PER_SEC, day_of, planned_stops, weekday,
+    Stop, US_PER_DAY, US_PER_HOUR, US_PER_MIN, US_PER_SEC, day_of, merge_stops, planned_stops,
+    weekday,
 };
 use crate::catalog::{Catalog, Config, MADE_TO_ORDER_FROM};
 use crate::config::PlantConfig;
@@ -600,15 +601,7 @@ fn simulate_machine(
         start,
         end,
     ));
-    stops.sort_by_key(|s| s.start);
-    let mut merged: Vec<Stop> = Vec::with_capacity(stops.len());
-    for s in stops {
-        match merged.last_mut() {
-            Some(prev) if s.start <= prev.end => prev.end = prev.end.max(s.end),
-            _ => merged.push(s),
-        }
-    }
-    let stops = merged;
+    let stops = merge_stops(stops);
     let scheduled = schedule_faults(config, topo, m);
 
     let mut run = MachineRun {

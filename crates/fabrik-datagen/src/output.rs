@@ -1,23 +1,41 @@
 //! Writers: CSV, NDJSON and Parquet files of the domain tables, and the text of single cells.
 //!
-//! CSV: a header line, then one line per row; fields quoted only when they hold a comma, a
-//! quote or a line break; nulls are empty fields; timestamps RFC 3339 UTC with six decimals
-//! (`2025-03-03T06:00:00.000000Z`); floats in their shortest round-trip form, NaN as `NaN`.
-//! NDJSON: one object per line, keys in schema order, `null` written out, timestamps as
-//! strings, NaN as the string `"NaN"`. Parquet: zstd (level 1), dictionary encoding for text
-//! and small-code columns, page-level statistics (so the column and offset indexes are
-//! written), row groups of at most 2^20 rows, and the table's sort order declared as
-//! `sorting_columns` when the file's rows follow it. Every line ends with `\n`.
+//! The text formats are written by arrow's own writers, whole runs of rows at a time:
+//!
+//! * **CSV** ([`arrow::csv::Writer`]): a header line of the column names, then one line per
+//!   row; fields quoted (inner quotes doubled) only when they hold a comma, a quote or a line
+//!   break; nulls are empty fields; timestamps RFC 3339 UTC with six decimals
+//!   (`2025-03-03T06:00:00.000000Z`); integers in decimal; floats in their shortest
+//!   round-trip form, always with a fraction or an exponent (`24.41`, `3.0`, `1e-7`), NaN as
+//!   `NaN` and infinities as `inf` / `-inf`.
+//! * **NDJSON** ([`arrow::json::Writer`] with [`LineDelimited`] and explicit nulls): one
+//!   object per line, keys in schema order, `null` written out, timestamps as strings in the
+//!   CSV form, integers and finite floats as JSON numbers (shortest round-trip form, `24.41`,
+//!   `3.0`). JSON has no NaN and arrow-json would write a non-finite float as `null`, which
+//!   would turn the `invalid` defect "value is NaN" into a different row; so a row holding
+//!   one is written like a defect row (below) with that value as the string `"NaN"`, `"inf"`
+//!   or `"-inf"`, which arrow's JSON reader reads back as the float.
+//!
+//! A row carrying [`Override`]s (a `malformed` defect) is written on its own by the same
+//! writer, from a one-row batch in which the overridden column is replaced by a text column
+//! holding the override's text (CSV: the text, quoted as above; NDJSON: a JSON string) or is
+//! left out (CSV: one field fewer; NDJSON: no key); its other cells read exactly as in a
+//! clean row. Every line ends with `\n`.
+//!
+//! Parquet: zstd (level 1), dictionary encoding for text and small-code columns, page-level
+//! statistics (so the column and offset indexes are written), row groups of at most 2^20
+//! rows, and the table's sort order declared as `sorting_columns` when the file's rows follow
+//! it.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{
-    DataType, Float64Type, Int16Type, Int32Type, Int64Type, SchemaRef, TimestampMicrosecondType,
-    UInt8Type,
-};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
+use arrow::json::writer::LineDelimited;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
 use fabrik_model::Table;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -26,7 +44,6 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
-use crate::calendar::{rfc3339, write_rfc3339};
 use crate::defects::Override;
 use crate::error::{Result, io_at};
 use crate::format::Format;
@@ -34,257 +51,172 @@ use crate::format::Format;
 /// Rows per Parquet row group, at most.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
 
+/// The chrono format of timestamps in the text formats: RFC 3339, UTC, six decimals.
+const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+/// Rows handed to arrow's text writers per call, at most (bounds the text buffer).
+const TEXT_PIECE_ROWS: usize = 1 << 16;
+
+/// The text buffer is written to the file once it holds this many bytes.
+const TEXT_FLUSH_BYTES: usize = 1 << 20;
+
+/// The cell formatting of the text formats (the options arrow's CSV writer is built with).
+fn format_options() -> FormatOptions<'static> {
+    FormatOptions::new()
+        .with_null("")
+        .with_timestamp_tz_format(Some(TIMESTAMP_FORMAT))
+}
+
 /// The text of one cell as CSV writes it, unquoted (empty for null).
 pub(crate) fn cell_text(a: &dyn Array, row: usize) -> String {
-    if a.is_null(row) {
-        return String::new();
-    }
-    match a.data_type() {
-        DataType::Utf8 => a.as_string::<i32>().value(row).to_string(),
-        DataType::Int64 => a.as_primitive::<Int64Type>().value(row).to_string(),
-        DataType::Int32 => a.as_primitive::<Int32Type>().value(row).to_string(),
-        DataType::Int16 => a.as_primitive::<Int16Type>().value(row).to_string(),
-        DataType::UInt8 => a.as_primitive::<UInt8Type>().value(row).to_string(),
-        DataType::Float64 => {
-            let mut b = Vec::new();
-            push_f64(&mut b, a.as_primitive::<Float64Type>().value(row));
-            String::from_utf8_lossy(&b).into_owned()
-        }
-        DataType::Timestamp(..) => rfc3339(a.as_primitive::<TimestampMicrosecondType>().value(row)),
-        other => format!("<{other}>"),
+    match ArrayFormatter::try_new(a, &format_options()) {
+        Ok(f) => f.value(row).to_string(),
+        Err(e) => format!("<{e}>"),
     }
 }
 
-fn push_i64(buf: &mut Vec<u8>, v: i64) {
-    let mut tmp = [0u8; 20];
-    let mut u = v.unsigned_abs();
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (u % 10) as u8;
-        u /= 10;
-        if u == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        buf.push(b'-');
-    }
-    buf.extend_from_slice(&tmp[i..]);
+/// A UTC instant in microseconds as the text formats write it: `2025-03-03T06:00:00.000000Z`.
+pub(crate) fn timestamp_text(us: i64) -> String {
+    cell_text(
+        &TimestampMicrosecondArray::from_value(us, 1).with_timezone("UTC"),
+        0,
+    )
 }
 
-fn push_f64(buf: &mut Vec<u8>, v: f64) {
-    if v.is_nan() {
-        buf.extend_from_slice(b"NaN");
-    } else if v.is_infinite() {
-        buf.extend_from_slice(if v > 0.0 { b"inf" } else { b"-inf" });
+fn csv_writer<W: Write>(out: W, header: bool) -> arrow::csv::Writer<W> {
+    arrow::csv::WriterBuilder::new()
+        .with_header(header)
+        .with_null(String::new())
+        .with_timestamp_tz_format(TIMESTAMP_FORMAT.to_string())
+        .build(out)
+}
+
+/// Appends `batch` to `buf` as CSV lines (without header) or NDJSON lines.
+fn encode(buf: &mut Vec<u8>, batch: &RecordBatch, json: bool) -> Result<()> {
+    if json {
+        let mut w = arrow::json::WriterBuilder::new()
+            .with_explicit_nulls(true)
+            .with_timestamp_tz_format(TIMESTAMP_FORMAT.to_string())
+            .build::<_, LineDelimited>(buf);
+        w.write(batch)?;
+        w.finish()?;
     } else {
-        let _ = write!(buf, "{v}");
+        csv_writer(buf, false).write(batch)?;
     }
+    Ok(())
 }
 
-fn push_csv_str(buf: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
-        buf.push(b'"');
-        for b in s.bytes() {
-            if b == b'"' {
-                buf.push(b'"');
-            }
-            buf.push(b);
+/// Rows of `batch` holding a non-finite float (NaN, ±inf), ascending.
+fn non_finite_rows(batch: &RecordBatch) -> Vec<usize> {
+    let mut rows = Vec::new();
+    for col in batch.columns() {
+        if let Some(a) = col.as_primitive_opt::<Float64Type>() {
+            rows.extend(
+                a.values()
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, v)| !v.is_finite() && a.is_valid(i))
+                    .map(|(i, _)| i),
+            );
         }
-        buf.push(b'"');
-    } else {
-        buf.extend_from_slice(s.as_bytes());
     }
+    rows.sort_unstable();
+    rows.dedup();
+    rows
 }
 
-fn push_json_str(buf: &mut Vec<u8>, s: &str) {
-    buf.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => buf.extend_from_slice(b"\\\""),
-            '\\' => buf.extend_from_slice(b"\\\\"),
-            '\n' => buf.extend_from_slice(b"\\n"),
-            '\r' => buf.extend_from_slice(b"\\r"),
-            '\t' => buf.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(buf, "\\u{:04x}", c as u32);
+/// Row `row` of `batch` as a one-row batch with its `overrides` (those of this row) applied:
+/// a replaced column
+/// becomes a text column holding the override's text, a dropped one is left out. With
+/// `json`, a non-finite float becomes a text column holding its CSV text (`NaN`, `inf`).
+fn row_with_overrides(
+    batch: &RecordBatch,
+    row: usize,
+    overrides: &[(usize, Override)],
+    json: bool,
+) -> Result<RecordBatch> {
+    let one = batch.slice(row, 1);
+    let schema = one.schema();
+    let mut fields: Vec<Field> = Vec::with_capacity(schema.fields().len());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    let text = |name: &str, value: &str| {
+        (
+            Field::new(name, DataType::Utf8, true),
+            Arc::new(StringArray::from(vec![value])) as ArrayRef,
+        )
+    };
+    for (ci, (field, col)) in schema.fields().iter().zip(one.columns()).enumerate() {
+        // the last override of a column wins
+        let ov = overrides.iter().rev().map(|o| &o.1).find(|o| match o {
+            Override::Replace { col, .. } | Override::Drop { col } => *col == ci,
+        });
+        let (f, c) = match ov {
+            Some(Override::Drop { .. }) => continue,
+            Some(Override::Replace { text: t, .. }) => text(field.name(), t),
+            None if json
+                && col
+                    .as_primitive_opt::<Float64Type>()
+                    .is_some_and(|a| a.is_valid(0) && !a.value(0).is_finite()) =>
+            {
+                text(field.name(), &cell_text(col.as_ref(), 0))
             }
-            c => {
-                let mut tmp = [0u8; 4];
-                buf.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
-            }
-        }
+            None => (field.as_ref().clone(), col.clone()),
+        };
+        fields.push(f);
+        columns.push(c);
     }
-    buf.push(b'"');
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
-/// A column, downcast once per batch.
-enum Col<'a> {
-    Str(&'a arrow::array::StringArray),
-    I64(&'a arrow::array::Int64Array),
-    I32(&'a arrow::array::Int32Array),
-    I16(&'a arrow::array::Int16Array),
-    U8(&'a arrow::array::UInt8Array),
-    F64(&'a arrow::array::Float64Array),
-    Ts(&'a arrow::array::TimestampMicrosecondArray),
-}
-
-impl<'a> Col<'a> {
-    fn new(a: &'a dyn Array) -> Col<'a> {
-        match a.data_type() {
-            DataType::Int64 => Col::I64(a.as_primitive()),
-            DataType::Int32 => Col::I32(a.as_primitive()),
-            DataType::Int16 => Col::I16(a.as_primitive()),
-            DataType::UInt8 => Col::U8(a.as_primitive()),
-            DataType::Float64 => Col::F64(a.as_primitive()),
-            DataType::Timestamp(..) => Col::Ts(a.as_primitive()),
-            _ => Col::Str(a.as_string()),
+/// Writes `batch` as CSV lines (without header) or NDJSON lines to `out`, through `buf`.
+///
+/// Runs of plain rows go through arrow's writer as slices of the batch; rows with overrides
+/// (and, in NDJSON, rows holding a non-finite float) are written one by one from
+/// [`row_with_overrides`].
+fn write_text(
+    out: &mut impl Write,
+    path: &Path,
+    buf: &mut Vec<u8>,
+    batch: &RecordBatch,
+    overrides: &[(usize, Override)],
+    json: bool,
+) -> Result<()> {
+    let n = batch.num_rows();
+    let mut special: Vec<usize> = overrides.iter().map(|o| o.0).collect();
+    if json {
+        special.extend(non_finite_rows(batch));
+    }
+    special.sort_unstable();
+    special.dedup();
+    let mut flush = |buf: &mut Vec<u8>, force: bool| -> Result<()> {
+        if force || buf.len() >= TEXT_FLUSH_BYTES {
+            out.write_all(buf).map_err(io_at(path))?;
+            buf.clear();
+        }
+        Ok(())
+    };
+    buf.clear();
+    let mut start = 0;
+    for &stop in special.iter().chain(std::iter::once(&n)) {
+        while start < stop {
+            let len = (stop - start).min(TEXT_PIECE_ROWS);
+            encode(buf, &batch.slice(start, len), json)?;
+            flush(buf, false)?;
+            start += len;
+        }
+        if stop < n {
+            let lo = overrides.partition_point(|o| o.0 < stop);
+            let hi = overrides.partition_point(|o| o.0 <= stop);
+            let one = row_with_overrides(batch, stop, &overrides[lo..hi], json)?;
+            encode(buf, &one, json)?;
+            flush(buf, false)?;
+            start = stop + 1;
         }
     }
-
-    fn is_null(&self, row: usize) -> bool {
-        match self {
-            Col::Str(a) => a.is_null(row),
-            Col::I64(a) => a.is_null(row),
-            Col::I32(a) => a.is_null(row),
-            Col::I16(a) => a.is_null(row),
-            Col::U8(a) => a.is_null(row),
-            Col::F64(a) => a.is_null(row),
-            Col::Ts(a) => a.is_null(row),
-        }
-    }
-
-    /// Writes a non-null value; `json` selects JSON strings for text, timestamps and NaN.
-    fn push(&self, buf: &mut Vec<u8>, row: usize, json: bool) {
-        match self {
-            Col::Str(a) => {
-                if json {
-                    push_json_str(buf, a.value(row))
-                } else {
-                    push_csv_str(buf, a.value(row))
-                }
-            }
-            Col::I64(a) => push_i64(buf, a.value(row)),
-            Col::I32(a) => push_i64(buf, i64::from(a.value(row))),
-            Col::I16(a) => push_i64(buf, i64::from(a.value(row))),
-            Col::U8(a) => push_i64(buf, i64::from(a.value(row))),
-            Col::F64(a) => {
-                let v = a.value(row);
-                if json && !v.is_finite() {
-                    buf.push(b'"');
-                    push_f64(buf, v);
-                    buf.push(b'"');
-                } else {
-                    push_f64(buf, v);
-                }
-            }
-            Col::Ts(a) => {
-                if json {
-                    buf.push(b'"');
-                }
-                write_rfc3339(buf, a.value(row));
-                if json {
-                    buf.push(b'"');
-                }
-            }
-        }
-    }
-}
-
-/// Encodes rows as CSV (without header) into `buf`.
-fn encode_csv(buf: &mut Vec<u8>, batch: &RecordBatch, overrides: &[(usize, Override)]) {
-    let cols: Vec<Col<'_>> = batch
-        .columns()
-        .iter()
-        .map(|a| Col::new(a.as_ref()))
-        .collect();
-    let mut o = 0;
-    for row in 0..batch.num_rows() {
-        let mut first = true;
-        for (ci, col) in cols.iter().enumerate() {
-            let mut ov = None;
-            let mut k = o;
-            while k < overrides.len() && overrides[k].0 == row {
-                match &overrides[k].1 {
-                    Override::Replace { col, text } if *col == ci => ov = Some(Some(text.as_str())),
-                    Override::Drop { col } if *col == ci => ov = Some(None),
-                    _ => {}
-                }
-                k += 1;
-            }
-            if ov == Some(None) {
-                continue;
-            }
-            if !first {
-                buf.push(b',');
-            }
-            first = false;
-            match ov {
-                Some(Some(text)) => push_csv_str(buf, text),
-                _ if col.is_null(row) => {}
-                _ => col.push(buf, row, false),
-            }
-        }
-        while o < overrides.len() && overrides[o].0 == row {
-            o += 1;
-        }
-        buf.push(b'\n');
-    }
-}
-
-/// Encodes rows as NDJSON into `buf`.
-fn encode_ndjson(buf: &mut Vec<u8>, batch: &RecordBatch, overrides: &[(usize, Override)]) {
-    let schema = batch.schema();
-    let keys: Vec<Vec<u8>> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let mut k = Vec::new();
-            push_json_str(&mut k, f.name());
-            k.push(b':');
-            k
-        })
-        .collect();
-    let cols: Vec<Col<'_>> = batch
-        .columns()
-        .iter()
-        .map(|a| Col::new(a.as_ref()))
-        .collect();
-    let mut o = 0;
-    for row in 0..batch.num_rows() {
-        buf.push(b'{');
-        let mut first = true;
-        for (ci, col) in cols.iter().enumerate() {
-            let mut ov = None;
-            let mut k = o;
-            while k < overrides.len() && overrides[k].0 == row {
-                match &overrides[k].1 {
-                    Override::Replace { col, text } if *col == ci => ov = Some(Some(text.as_str())),
-                    Override::Drop { col } if *col == ci => ov = Some(None),
-                    _ => {}
-                }
-                k += 1;
-            }
-            if ov == Some(None) {
-                continue;
-            }
-            if !first {
-                buf.push(b',');
-            }
-            first = false;
-            buf.extend_from_slice(&keys[ci]);
-            match ov {
-                Some(Some(text)) => push_json_str(buf, text),
-                _ if col.is_null(row) => buf.extend_from_slice(b"null"),
-                _ => col.push(buf, row, true),
-            }
-        }
-        while o < overrides.len() && overrides[o].0 == row {
-            o += 1;
-        }
-        buf.extend_from_slice(b"}\n");
-    }
+    flush(buf, true)
 }
 
 /// Parquet writer properties for a table; `sorted` declares its sort order.
@@ -351,17 +283,16 @@ impl FileWriter {
             )?)),
             Format::Csv | Format::Ndjson => {
                 let mut out = BufWriter::with_capacity(1 << 20, file);
+                let mut buf = Vec::new();
                 if format == Format::Csv {
-                    let header: Vec<&str> =
-                        schema.fields().iter().map(|f| f.name().as_str()).collect();
-                    out.write_all(header.join(",").as_bytes())
-                        .map_err(io_at(&path))?;
-                    out.write_all(b"\n").map_err(io_at(&path))?;
+                    // the header, by arrow's writer (it writes it before the first batch)
+                    csv_writer(&mut buf, true).write(&RecordBatch::new_empty(schema))?;
+                    out.write_all(&buf).map_err(io_at(&path))?;
                 }
                 Sink::Text {
                     out,
                     json: format == Format::Ndjson,
-                    buf: Vec::new(),
+                    buf,
                 }
             }
         };
@@ -378,13 +309,7 @@ impl FileWriter {
         match &mut self.sink {
             Sink::Parquet(w) => w.write(batch)?,
             Sink::Text { out, json, buf } => {
-                buf.clear();
-                if *json {
-                    encode_ndjson(buf, batch, overrides);
-                } else {
-                    encode_csv(buf, batch, overrides);
-                }
-                out.write_all(buf).map_err(io_at(&self.path))?;
+                write_text(out, &self.path, buf, batch, overrides, *json)?;
             }
         }
         self.rows += batch.num_rows() as u64;
@@ -453,7 +378,8 @@ impl MultiWriter {
     }
 }
 
-/// Writes a small CSV file (ground truth) from a header and rows of already-formatted fields.
+/// Writes a small CSV file (ground truth) from a header and rows of already-formatted
+/// fields, with the `csv` crate: quoted only where needed, `\n` line ends.
 pub(crate) fn write_csv_rows(
     path: &Path,
     header: &[&str],
@@ -462,36 +388,31 @@ pub(crate) fn write_csv_rows(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io_at(dir))?;
     }
-    let mut buf = Vec::new();
-    buf.extend_from_slice(header.join(",").as_bytes());
-    buf.push(b'\n');
+    let file = File::create(path).map_err(io_at(path))?;
+    let csv_err = |e: csv::Error| io_at(path)(e.into());
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(BufWriter::new(file));
+    w.write_record(header).map_err(csv_err)?;
     for row in rows {
-        for (i, f) in row.iter().enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            push_csv_str(&mut buf, f);
-        }
-        buf.push(b'\n');
+        w.write_record(&row).map_err(csv_err)?;
     }
-    std::fs::write(path, &buf).map_err(io_at(path))?;
-    Ok(buf.len() as u64)
+    w.flush().map_err(io_at(path))?;
+    drop(w);
+    Ok(std::fs::metadata(path).map_err(io_at(path))?.len())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{
-        ArrayRef, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray,
-    };
-    use std::sync::Arc;
+    use arrow::array::{Float64Array, Int64Array};
 
     fn batch() -> RecordBatch {
-        let schema = Arc::new(arrow::datatypes::Schema::new(vec![
-            arrow::datatypes::Field::new("s", DataType::Utf8, true),
-            arrow::datatypes::Field::new("i", DataType::Int64, true),
-            arrow::datatypes::Field::new("f", DataType::Float64, true),
-            arrow::datatypes::Field::new(
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("s", DataType::Utf8, true),
+            Field::new("i", DataType::Int64, true),
+            Field::new("f", DataType::Float64, true),
+            Field::new(
                 "t",
                 DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into())),
                 true,
@@ -506,19 +427,23 @@ mod tests {
         RecordBatch::try_new(schema, cols).expect("batch")
     }
 
+    fn text(batch: &RecordBatch, overrides: &[(usize, Override)], json: bool) -> String {
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        write_text(&mut out, Path::new("mem"), &mut buf, batch, overrides, json).expect("write");
+        String::from_utf8(out).expect("utf-8")
+    }
+
     #[test]
     fn csv_quotes_and_nulls() {
-        let mut buf = Vec::new();
-        encode_csv(&mut buf, &batch(), &[]);
         assert_eq!(
-            String::from_utf8_lossy(&buf),
+            text(&batch(), &[], false),
             "\"a,\"\"b\"\"\",-42,NaN,1970-01-01T00:00:00.000001Z\n,,45.37,\n"
         );
     }
 
     #[test]
     fn ndjson_strings_nulls_and_overrides() {
-        let mut buf = Vec::new();
         let ov = vec![
             (
                 1,
@@ -529,24 +454,157 @@ mod tests {
             ),
             (1, Override::Drop { col: 0 }),
         ];
-        encode_ndjson(&mut buf, &batch(), &ov);
         assert_eq!(
-            String::from_utf8_lossy(&buf),
+            text(&batch(), &ov, true),
             "{\"s\":\"a,\\\"b\\\"\",\"i\":-42,\"f\":\"NaN\",\"t\":\"1970-01-01T00:00:00.000001Z\"}\n{\"i\":null,\"f\":\"#VALUE!\",\"t\":null}\n"
         );
-        let mut csv = Vec::new();
-        encode_csv(&mut csv, &batch(), &ov);
-        assert!(String::from_utf8_lossy(&csv).ends_with("\n,#VALUE!,\n"));
+        assert!(text(&batch(), &ov, false).ends_with("\n,#VALUE!,\n"));
     }
 
     #[test]
-    fn cells_and_integers() {
+    fn non_finite_floats_read_back_from_both_text_formats() {
+        let schema = Arc::new(Schema::new(vec![Field::new("f", DataType::Float64, true)]));
+        let values = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 2.0, -0.5];
+        let b = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Float64Array::from(values.to_vec()))],
+        )
+        .expect("batch");
+        let ndjson = text(&b, &[], true);
+        assert_eq!(
+            ndjson,
+            "{\"f\":\"NaN\"}\n{\"f\":\"inf\"}\n{\"f\":\"-inf\"}\n{\"f\":2.0}\n{\"f\":-0.5}\n"
+        );
+        let csv = text(&b, &[], false);
+        assert_eq!(csv, "NaN\ninf\n-inf\n2.0\n-0.5\n");
+        let from_json = arrow::json::ReaderBuilder::new(schema.clone())
+            .build(ndjson.as_bytes())
+            .expect("reader")
+            .next()
+            .expect("a batch")
+            .expect("parses");
+        let from_csv = arrow::csv::ReaderBuilder::new(schema)
+            .build(csv.as_bytes())
+            .expect("reader")
+            .next()
+            .expect("a batch")
+            .expect("parses");
+        for read in [from_json, from_csv] {
+            let got = read.column(0).as_primitive::<Float64Type>();
+            for (i, v) in values.iter().enumerate() {
+                assert!(
+                    got.value(i) == *v || (v.is_nan() && got.value(i).is_nan()),
+                    "{i}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn runs_between_defect_rows_read_as_one_arrow_write() {
+        // more rows than one writer call takes, a float column and a few overridden rows
+        let n = TEXT_PIECE_ROWS + 1_000;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("i", DataType::Int64, false),
+            Field::new("f", DataType::Float64, false),
+        ]));
+        let b = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..n as i64)),
+                Arc::new(Float64Array::from_iter_values(
+                    (0..n).map(|i| i as f64 / 8.0),
+                )),
+            ],
+        )
+        .expect("batch");
+        for json in [false, true] {
+            let mut whole = Vec::new();
+            encode(&mut whole, &b, json).expect("encode");
+            let whole = String::from_utf8(whole).expect("utf-8");
+            assert_eq!(text(&b, &[], json), whole);
+            let bad = [5, TEXT_PIECE_ROWS, n - 1];
+            let ov: Vec<(usize, Override)> = bad
+                .iter()
+                .map(|&r| {
+                    (
+                        r,
+                        Override::Replace {
+                            col: 1,
+                            text: "x".into(),
+                        },
+                    )
+                })
+                .collect();
+            let got = text(&b, &ov, json);
+            let (got, whole): (Vec<&str>, Vec<&str>) =
+                (got.lines().collect(), whole.lines().collect());
+            assert_eq!(got.len(), n);
+            for (r, (g, w)) in got.iter().zip(&whole).enumerate() {
+                if bad.contains(&r) {
+                    let expected = if json {
+                        format!("{{\"i\":{r},\"f\":\"x\"}}")
+                    } else {
+                        format!("{r},x")
+                    };
+                    assert_eq!(*g, expected);
+                } else {
+                    assert_eq!(g, w, "row {r}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cells_numbers_and_timestamps() {
         let b = batch();
         assert_eq!(cell_text(b.column(0).as_ref(), 0), "a,\"b\"");
         assert_eq!(cell_text(b.column(1).as_ref(), 1), "");
-        let mut v = Vec::new();
-        push_i64(&mut v, i64::MIN);
-        assert_eq!(String::from_utf8_lossy(&v), i64::MIN.to_string());
+        assert_eq!(cell_text(b.column(2).as_ref(), 0), "NaN");
+        let ints = Int64Array::from(vec![i64::MIN, i64::MAX]);
+        assert_eq!(cell_text(&ints, 0), i64::MIN.to_string());
+        assert_eq!(cell_text(&ints, 1), i64::MAX.to_string());
+        // floats: shortest text that reads back as the same value
+        for v in [3.0, 45.37, 0.1 + 0.2, 1e-7, 1e21, -2.5e-300, f64::MAX] {
+            let t = cell_text(&Float64Array::from(vec![v]), 0);
+            assert_eq!(t.parse::<f64>().ok(), Some(v), "{t}");
+        }
+        assert_eq!(cell_text(&Float64Array::from(vec![3.0]), 0), "3.0");
+        let us = 20_150 * 86_400_000_000 + 6 * 3_600_000_000 + 5_000_000 + 42;
+        assert_eq!(timestamp_text(us), "2025-03-03T06:00:05.000042Z");
+        assert_eq!(timestamp_text(-1), "1969-12-31T23:59:59.999999Z");
+    }
+
+    #[test]
+    fn csv_files_start_with_the_header() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let path = tmp.path().join("x/orders.csv");
+        let w = FileWriter::create(Format::Csv, path.clone(), Table::Orders, true).expect("create");
+        w.finish().expect("finish");
+        let names: Vec<String> = Table::Orders
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            names.join(",") + "\n"
+        );
+    }
+
+    #[test]
+    fn ground_truth_rows_are_quoted_where_needed() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let path = tmp.path().join("gt/t.csv");
+        let rows = vec![
+            vec!["a".to_string(), "b,c".to_string()],
+            vec!["say \"hi\"".to_string(), String::new()],
+        ];
+        let bytes = write_csv_rows(&path, &["k", "v"], rows.into_iter()).expect("write");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(text, "k,v\na,\"b,c\"\n\"say \"\"hi\"\"\",\n");
+        assert_eq!(bytes, text.len() as u64);
     }
 
     #[test]
