@@ -41,11 +41,8 @@ impl ProgressLine {
         if self.quiet {
             return;
         }
-        let next_table = self.last.as_ref().is_some_and(|l| l.table != p.table);
-        if next_table {
-            if let Some(done) = self.last.take() {
-                self.print(&done, true);
-            }
+        if let Some(done) = self.last.take_if(|l| l.table != p.table) {
+            self.print(&done, true);
         }
         if self.live {
             self.print(p, false);
