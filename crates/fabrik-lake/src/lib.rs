@@ -1,0 +1,18 @@
+//! fabrik's lake: the plant's tables as Delta Lake tables of Parquet files, and the ingest
+//! that fills them, losing nothing.
+//!
+//! ```text
+//!   files (CSV, NDJSON, Arrow IPC, Parquet)
+//!       │  source: stream batches, line/row numbers, structural problems
+//!       ▼
+//!   coerce + validate (fabrik-model rules) ──► <table>__rejects (row, column, rule, reason, raw)
+//!       │
+//!       ▼
+//!   table: Delta table per domain table (partitioned, sorted, zstd), idempotent commits
+//! ```
+
+pub mod error;
+pub mod source;
+pub mod table;
+
+pub use error::{Error, Result};
