@@ -1,0 +1,1 @@
+//! Reading input files as validated batches and rejects.
