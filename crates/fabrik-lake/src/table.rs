@@ -1,1 +1,1202 @@
 //! Delta Lake tables of the lake.
+//!
+//! A [`Lake`] is a root location (a local directory by default, or an object_store URL
+//! such as `memory:///` or `s3://bucket/prefix`); each domain table is a Delta table in a
+//! sub-directory named after it (`<root>/sensor_readings/`: Parquet data files in Hive
+//! partition directories plus `_delta_log/`), readable by any Delta reader. Rejected rows go
+//! to `<root>/<table>__rejects/`.
+//!
+//! # Writes
+//!
+//! [`LakeTable::write`] makes exactly one Delta commit per call, carrying the Delta
+//! application transaction `(app_id, 1)`: a call whose `app_id` is already committed is a
+//! no-op ([`WriteOutcome::skipped_as_already_committed`]). Rows are deduplicated by
+//! [`Table::key`] within the call and against the table with the table's [`DedupPolicy`]:
+//!
+//! * the data files of the partitions the call touches are read (keys only for keep-first,
+//!   whole rows for keep-last);
+//! * keep-first: rows whose key is already stored are dropped (an anti-join), the rest is
+//!   appended — stored files are never rewritten;
+//! * keep-last: the stored files that hold a key of the call are rewritten without those
+//!   rows, together with the new rows (copy-on-write, like a MERGE, but the rewritten files
+//!   stay sorted — deltalake's MERGE writes its output in join order).
+//!
+//! The commit declares the touched partitions as its read predicate, so Delta's conflict
+//! checker refuses it when a concurrent commit added files to those partitions; the write
+//! then starts over from a fresh snapshot (new dedup, new files) after an exponential
+//! backoff with jitter, up to [`MAX_ATTEMPTS`] times, then fails with
+//! [`Error::Conflict`]. Files of a lost attempt are orphans that readers ignore and a
+//! full [`LakeTable::vacuum`] removes. A process killed mid-write leaves no commit: the
+//! table stays at its previous version.
+//!
+//! # Layout
+//!
+//! See [`layout`]: partitions per table, rows sorted by [`Table::sort_order`] inside every
+//! file (declared in the Parquet `sorting_columns`), zstd, page statistics and the page
+//! index, `DELTA_BINARY_PACKED` timestamps, dictionary-encoded ids.
+//!
+//! # Compaction
+//!
+//! deltalake's `optimize` bin-packs by concatenating files, which breaks the order inside
+//! the merged file (and z-order is not a sort). [`LakeTable::compact`] therefore reads the
+//! small files of each partition, sorts them again and writes them back in one commit
+//! (`OPTIMIZE`, `dataChange = false`).
+
+mod layout;
+
+pub use layout::{
+    DedupPolicy, Layout, PartitionColumn, ROW_GROUP_ROWS, lake_schema, layout,
+    with_partition_columns,
+};
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::compute::{
+    SortColumn, cast, concat_batches, filter_record_batch, lexsort_to_indices, take_record_batch,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
+use datafusion::arrow::util::display::array_value_to_string;
+use datafusion::catalog::TableProvider;
+use datafusion::object_store::ObjectStore;
+use datafusion::object_store::memory::InMemory;
+use datafusion::prelude::SessionContext;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
+use deltalake::kernel::{Action, Add, LogicalFileView, Remove, StructType, Transaction};
+use deltalake::operations::vacuum::VacuumMode;
+use deltalake::operations::write::writer::{DeltaWriter, WriterConfig};
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use fabrik_model::Table;
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// How many times a write or compaction is attempted against concurrent commits.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// Name of the file-path column added to internal scans.
+const FILE_COLUMN: &str = "__fabrik_file";
+
+/// A lake: a root location holding one Delta table per domain table.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: Url,
+    options: HashMap<String, String>,
+    /// The store shared by every table of a `memory://` lake (each open would otherwise get
+    /// its own empty memory store).
+    store: Option<Arc<dyn ObjectStore>>,
+}
+
+/// Cloud schemes and the deltalake feature (crate) that provides them.
+const CLOUD_SCHEMES: &[(&str, &str)] = &[
+    ("s3", "deltalake feature `s3` (crate deltalake-aws)"),
+    ("s3a", "deltalake feature `s3` (crate deltalake-aws)"),
+    ("gs", "deltalake feature `gcs` (crate deltalake-gcp)"),
+    ("az", "deltalake feature `azure` (crate deltalake-azure)"),
+    ("abfs", "deltalake feature `azure` (crate deltalake-azure)"),
+    ("abfss", "deltalake feature `azure` (crate deltalake-azure)"),
+    ("azure", "deltalake feature `azure` (crate deltalake-azure)"),
+    ("hdfs", "deltalake feature `hdfs` (crate deltalake-hdfs)"),
+    ("lakefs", "deltalake feature `lakefs` (crate deltalake-lakefs)"),
+];
+
+impl Lake {
+    /// Opens (creating if needed) a lake at `location`: a local directory path (created if
+    /// missing, relative paths made absolute) or a URL (`file:///…`, `memory:///`, `s3://…`
+    /// when deltalake's storage handler for the scheme is compiled in and registered).
+    ///
+    /// A `memory:///` lake lives as long as this value and its clones.
+    pub async fn open(location: &str) -> Result<Lake> {
+        Lake::open_with_options(location, HashMap::new()).await
+    }
+
+    /// [`Lake::open`] with object_store options (credentials, endpoint, region, …) passed to
+    /// deltalake as storage options.
+    pub async fn open_with_options(
+        location: &str,
+        options: HashMap<String, String>,
+    ) -> Result<Lake> {
+        let refuse = |why: String| Error::Location {
+            location: location.to_string(),
+            why,
+        };
+        let looks_like_url = location.contains("://");
+        let mut root = if looks_like_url {
+            Url::parse(location).map_err(|e| refuse(format!("not a valid URL: {e}")))?
+        } else {
+            let path = std::path::absolute(location).map_err(|source| Error::Io {
+                path: location.into(),
+                source,
+            })?;
+            Url::from_directory_path(&path)
+                .map_err(|()| refuse("not an absolute directory path".to_string()))?
+        };
+        if !root.path().ends_with('/') {
+            let p = format!("{}/", root.path());
+            root.set_path(&p);
+        }
+        let mut store: Option<Arc<dyn ObjectStore>> = None;
+        match root.scheme() {
+            "file" => {
+                let path = root
+                    .to_file_path()
+                    .map_err(|()| refuse("not a local file URL".to_string()))?;
+                std::fs::create_dir_all(&path).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+            "memory" => store = Some(Arc::new(InMemory::new())),
+            scheme => {
+                let registered = deltalake::logstore::logstore_factories()
+                    .iter()
+                    .any(|e| e.key().scheme() == scheme);
+                if !registered {
+                    let why = match CLOUD_SCHEMES.iter().find(|(s, _)| *s == scheme) {
+                        Some((_, feature)) => format!(
+                            "no storage handler for `{scheme}://` is compiled in: build fabrik-lake with {feature} and register its handlers"
+                        ),
+                        None => format!("unsupported URL scheme `{scheme}`"),
+                    };
+                    return Err(refuse(why));
+                }
+            }
+        }
+        Ok(Lake {
+            root,
+            options,
+            store,
+        })
+    }
+
+    /// The root URL of the lake (always ending with `/`).
+    pub fn location(&self) -> &Url {
+        &self.root
+    }
+
+    /// The Delta table of `table`, created with [`lake_schema`] and the partitions of its
+    /// [`layout`] if it does not exist yet (when two processes create it at once, one
+    /// creates it and the other opens it).
+    pub async fn table(&self, table: Table) -> Result<LakeTable> {
+        let lay = layout(table);
+        let handle = self
+            .open_or_create(
+                table.name(),
+                &lake_schema(table),
+                &lay.partition_names(),
+                table.doc(),
+            )
+            .await?;
+        Ok(LakeTable { handle, table })
+    }
+
+    /// The rejects table of `table` (`<table>__rejects`, schema [`RejectsTable::schema`]),
+    /// created if missing.
+    pub async fn rejects(&self, table: Table) -> Result<RejectsTable> {
+        let name = format!("{}__rejects", table.name());
+        let handle = self
+            .open_or_create(
+                &name,
+                &RejectsTable::schema(),
+                &[],
+                "rows refused by validation, with their source, rule and raw text",
+            )
+            .await?;
+        Ok(RejectsTable { handle, table })
+    }
+
+    /// The domain tables that exist in the lake.
+    pub async fn tables(&self) -> Result<Vec<Table>> {
+        let mut out = Vec::new();
+        for t in Table::ALL {
+            if self.load(t.name(), None).await?.is_some() {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    fn table_url(&self, name: &str) -> Result<Url> {
+        self.root
+            .join(&format!("{name}/"))
+            .map_err(|e| Error::Location {
+                location: self.root.to_string(),
+                why: format!("cannot address table `{name}`: {e}"),
+            })
+    }
+
+    /// The directory of table `name` when the lake is local.
+    fn local_dir(&self, name: &str) -> Result<Option<std::path::PathBuf>> {
+        if self.root.scheme() != "file" {
+            return Ok(None);
+        }
+        let url = self.table_url(name)?;
+        url.to_file_path().map(Some).map_err(|()| Error::Location {
+            location: url.to_string(),
+            why: "not a local path".to_string(),
+        })
+    }
+
+    fn builder(&self, name: &str) -> Result<DeltaTableBuilder> {
+        let url = self.table_url(name)?;
+        let mut b = DeltaTableBuilder::from_url(url.clone())
+            .map_err(delta_err(name))?
+            .with_storage_options(self.options.clone());
+        if let Some(store) = &self.store {
+            b = b.with_storage_backend(Arc::clone(store), url);
+        }
+        Ok(b)
+    }
+
+    /// Loads the table at its latest version, `Ok(None)` when there is no Delta table there.
+    async fn load(&self, name: &str, version: Option<i64>) -> Result<Option<DeltaTable>> {
+        if let Some(dir) = self.local_dir(name)?
+            && !dir.join("_delta_log").is_dir()
+        {
+            return Ok(None);
+        }
+        let mut dt = self.builder(name)?.build().map_err(delta_err(name))?;
+        let loaded = match version {
+            Some(v) => match u64::try_from(v) {
+                Ok(v) => dt.load_version(v).await,
+                Err(_) => Err(DeltaTableError::Generic(format!("no version {v}"))),
+            },
+            None => dt.load().await,
+        };
+        match loaded {
+            Ok(()) => Ok(Some(dt)),
+            Err(DeltaTableError::NotATable(_) | DeltaTableError::InvalidTableLocation(_)) => {
+                Ok(None)
+            }
+            Err(e) => Err(delta_err(name)(e)),
+        }
+    }
+
+    async fn open_or_create(
+        &self,
+        name: &str,
+        schema: &SchemaRef,
+        partitions: &[String],
+        comment: &str,
+    ) -> Result<Handle> {
+        if self.load(name, None).await?.is_none() {
+            if let Some(dir) = self.local_dir(name)? {
+                std::fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir, source })?;
+            }
+            let kernel: StructType = schema
+                .as_ref()
+                .try_into_kernel()
+                .map_err(|e| delta_err(name)(DeltaTableError::from(e)))?;
+            let dt = self.builder(name)?.build().map_err(delta_err(name))?;
+            let created = dt
+                .create()
+                .with_table_name(name)
+                .with_comment(comment)
+                .with_columns(kernel.fields().cloned())
+                .with_partition_columns(partitions.to_vec())
+                .with_save_mode(SaveMode::Ignore)
+                .await;
+            if let Err(e) = created {
+                // A concurrent creator may have won: open what it made.
+                if self.load(name, None).await?.is_none() {
+                    return Err(delta_err(name)(e));
+                }
+            }
+        }
+        Ok(Handle {
+            lake: self.clone(),
+            name: name.to_string(),
+            pinned: None,
+        })
+    }
+}
+
+fn delta_err(name: &str) -> impl Fn(DeltaTableError) -> Error + '_ {
+    move |e| Error::Delta {
+        table: name.to_string(),
+        source: Box::new(e),
+    }
+}
+
+/// One Delta table of the lake, at its latest version or pinned to an old one.
+#[derive(Debug, Clone)]
+struct Handle {
+    lake: Lake,
+    name: String,
+    /// Version this handle is pinned to (time travel), `None` for the latest.
+    pinned: Option<i64>,
+}
+
+impl Handle {
+    async fn delta(&self) -> Result<DeltaTable> {
+        self.lake
+            .load(&self.name, self.pinned)
+            .await?
+            .ok_or_else(|| {
+                delta_err(&self.name)(DeltaTableError::NotATable(format!(
+                    "{} has no _delta_log",
+                    self.name
+                )))
+            })
+    }
+
+    fn err(&self) -> impl Fn(DeltaTableError) -> Error + '_ {
+        delta_err(&self.name)
+    }
+
+    async fn has_transaction(&self, dt: &DeltaTable, app_id: &str) -> Result<bool> {
+        let snapshot = dt.snapshot().map_err(self.err())?;
+        let v = snapshot
+            .transaction_version(dt.log_store().as_ref(), app_id)
+            .await
+            .map_err(self.err())?;
+        Ok(v.is_some())
+    }
+
+    fn refuse_pinned(&self) -> Result<()> {
+        match self.pinned {
+            Some(v) => Err(self.err()(DeltaTableError::Generic(format!(
+                "this handle is pinned to version {v} (time travel) and is read-only"
+            )))),
+            None => Ok(()),
+        }
+    }
+
+    async fn as_of_timestamp(&self, ts: DateTime<Utc>) -> Result<Handle> {
+        let first = self
+            .lake
+            .load(&self.name, Some(0))
+            .await?
+            .ok_or_else(|| self.err()(DeltaTableError::NotATable(self.name.clone())))?;
+        let first_ms = first
+            .snapshot()
+            .map_err(self.err())?
+            .version_timestamp(0);
+        if let Some(ms) = first_ms
+            && ts.timestamp_millis() < ms
+        {
+            let first_commit = DateTime::from_timestamp_millis(ms).unwrap_or_default();
+            return Err(Error::BeforeFirstCommit {
+                table: self.name.clone(),
+                requested: ts,
+                first_commit,
+            });
+        }
+        let mut dt = self.lake.builder(&self.name)?.build().map_err(self.err())?;
+        dt.load_with_datetime(ts).await.map_err(self.err())?;
+        let version = v64(dt.version());
+        Ok(Handle {
+            pinned: Some(version),
+            ..self.clone()
+        })
+    }
+
+    async fn vacuum(&self, retention: Duration, full: bool) -> Result<VacuumOutcome> {
+        self.refuse_pinned()?;
+        let dt = self.delta().await?;
+        let retention = chrono::Duration::from_std(retention).map_err(|e| {
+            self.err()(DeltaTableError::Generic(format!("retention out of range: {e}")))
+        })?;
+        let (dt, metrics) = dt
+            .vacuum()
+            .with_retention_period(retention)
+            .with_enforce_retention_duration(false)
+            .with_mode(if full {
+                VacuumMode::Full
+            } else {
+                VacuumMode::Lite
+            })
+            .await
+            .map_err(self.err())?;
+        Ok(VacuumOutcome {
+            version: v64(dt.version()),
+            files_deleted: metrics.files_deleted.len(),
+        })
+    }
+}
+
+/// Result of [`LakeTable::write`] and [`RejectsTable::append`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Table version after the call (the existing version when skipped).
+    pub version: i64,
+    /// Rows written as new or replacing rows.
+    pub rows_written: u64,
+    /// Rows given that were duplicates by key: within the call, and against stored rows
+    /// (keep-first: dropped; keep-last: they replaced the stored row).
+    pub duplicates_skipped: u64,
+    /// Data files added by the commit (including rewritten ones).
+    pub files_added: u64,
+    /// Bytes of the data files added.
+    pub bytes_added: u64,
+    /// The `app_id` was already committed: nothing was written.
+    pub skipped_as_already_committed: bool,
+}
+
+/// Result of [`LakeTable::compact`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactOutcome {
+    /// Version of the compaction commit; `None` when there was nothing to compact.
+    pub version: Option<i64>,
+    /// Partitions whose small files were merged.
+    pub partitions_compacted: u64,
+    /// Files removed (merged away).
+    pub files_removed: u64,
+    /// Files written.
+    pub files_added: u64,
+}
+
+/// Result of [`LakeTable::vacuum`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VacuumOutcome {
+    /// Table version after the vacuum (vacuum logs its own commits).
+    pub version: i64,
+    /// Files deleted from storage.
+    pub files_deleted: usize,
+}
+
+/// A domain table of the lake (a Delta table).
+#[derive(Debug, Clone)]
+pub struct LakeTable {
+    handle: Handle,
+    table: Table,
+}
+
+impl LakeTable {
+    /// The domain table.
+    pub fn table(&self) -> Table {
+        self.table
+    }
+
+    /// The URL of the Delta table.
+    pub fn url(&self) -> Result<Url> {
+        self.handle.lake.table_url(&self.handle.name)
+    }
+
+    /// The version this handle reads: the latest committed one, or the pinned one after
+    /// time travel.
+    pub async fn version(&self) -> Result<i64> {
+        Ok(v64(self.handle.delta().await?.version()))
+    }
+
+    /// Whether a commit with the Delta application transaction id `app_id` exists.
+    pub async fn has_transaction(&self, app_id: &str) -> Result<bool> {
+        let dt = self.handle.delta().await?;
+        self.handle.has_transaction(&dt, app_id).await
+    }
+
+    /// Writes batches of the domain schema ([`Table::schema`]; derived partition columns
+    /// may be present or not) in one commit identified by `app_id`, deduplicating by
+    /// [`Table::key`] with the table's [`DedupPolicy`] (see the module docs). A call with an
+    /// `app_id` already committed does nothing.
+    pub async fn write(&self, batches: Vec<RecordBatch>, app_id: &str) -> Result<WriteOutcome> {
+        self.handle.refuse_pinned()?;
+        let lay = layout(self.table);
+        let schema = lake_schema(self.table);
+        let lake_batches = batches
+            .iter()
+            .map(|b| with_partition_columns(self.table, b))
+            .collect::<Result<Vec<_>>>()?;
+        let all = concat_batches(&schema, &lake_batches)?;
+        let given = all.num_rows() as u64;
+        let (unique, _) = dedup_within(&all, self.table.key(), lay.dedup)?;
+        let within = given - unique.num_rows() as u64;
+        let sorted = sort_batch(&unique, lay.sort_by)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let dt = self.handle.delta().await?;
+            if self.handle.has_transaction(&dt, app_id).await? {
+                return Ok(WriteOutcome {
+                    version: v64(dt.version()),
+                    rows_written: 0,
+                    duplicates_skipped: 0,
+                    files_added: 0,
+                    bytes_added: 0,
+                    skipped_as_already_committed: true,
+                });
+            }
+            match self.write_once(&dt, &sorted, app_id, &lay).await {
+                Ok(mut out) => {
+                    out.duplicates_skipped += within;
+                    return Ok(out);
+                }
+                Err(e) if is_conflict(&e) && attempt < MAX_ATTEMPTS => backoff(attempt).await,
+                Err(e) if is_conflict(&e) => {
+                    return Err(Error::Conflict {
+                        table: self.handle.name.clone(),
+                        attempts: attempt,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn write_once(
+        &self,
+        dt: &DeltaTable,
+        batch: &RecordBatch,
+        app_id: &str,
+        lay: &Layout,
+    ) -> Result<WriteOutcome> {
+        let name = &self.handle.name;
+        let partitions = lay.partition_names();
+        let touched = partition_tuples(batch, &partitions)?;
+        let files = files_in_partitions(dt, &partitions, &touched, name)?;
+        let key = self.table.key();
+        let schema = lake_schema(self.table);
+        let (to_write, removes, dups) = if files.is_empty() || batch.num_rows() == 0 {
+            (batch.clone(), Vec::new(), 0)
+        } else {
+            let existing = read_files(dt, &files, name, true).await?;
+            let existing_keys = key_rows(&existing, key)?;
+            let new_keys = key_rows(batch, key)?;
+            match lay.dedup {
+                DedupPolicy::KeepFirst => {
+                    let stored: HashSet<OwnedRow> =
+                        (0..existing_keys.num_rows()).map(|i| existing_keys.row(i).owned()).collect();
+                    let keep: Vec<bool> = (0..new_keys.num_rows())
+                        .map(|i| !stored.contains(&new_keys.row(i).owned()))
+                        .collect();
+                    let kept = filter_record_batch(batch, &keep.into())?;
+                    let dups = (batch.num_rows() - kept.num_rows()) as u64;
+                    (kept, Vec::new(), dups)
+                }
+                DedupPolicy::KeepLast => {
+                    let incoming: HashSet<OwnedRow> =
+                        (0..new_keys.num_rows()).map(|i| new_keys.row(i).owned()).collect();
+                    let file_col = existing
+                        .column_by_name(FILE_COLUMN)
+                        .map(|c| cast(c, &DataType::Utf8))
+                        .transpose()?;
+                    let file_col = file_col
+                        .as_ref()
+                        .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned())
+                        .ok_or_else(|| Error::BatchSchema {
+                            table: name.clone(),
+                            column: FILE_COLUMN.to_string(),
+                            why: "scan did not return file paths".to_string(),
+                        })?;
+                    let mut hit_files: HashSet<String> = HashSet::new();
+                    let mut replaced = 0u64;
+                    let matched: Vec<bool> = (0..existing_keys.num_rows())
+                        .map(|i| incoming.contains(&existing_keys.row(i).owned()))
+                        .collect();
+                    for (i, m) in matched.iter().enumerate() {
+                        if *m {
+                            replaced += 1;
+                            hit_files.insert(file_col.value(i).to_string());
+                        }
+                    }
+                    let keep_old: Vec<bool> = (0..existing.num_rows())
+                        .map(|i| !matched[i] && hit_files.contains(file_col.value(i)))
+                        .collect();
+                    let old = filter_record_batch(&existing, &keep_old.into())?;
+                    let old = project_to(&old, &schema, name)?;
+                    let merged = concat_batches(&schema, [batch, &old])?;
+                    let merged = sort_batch(&merged, lay.sort_by)?;
+                    let removes: Vec<Remove> = files
+                        .iter()
+                        .filter(|f| hit_files.iter().any(|h| path_matches(h, &f.path())))
+                        .map(|f| f.remove_action(true))
+                        .collect();
+                    (merged, removes, replaced)
+                }
+            }
+        };
+        let adds = write_files(dt, self.table, &to_write, lay, name, true).await?;
+        let predicate = partition_predicate(&schema, &partitions, &touched);
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by: (!partitions.is_empty()).then(|| partitions.clone()),
+            predicate: Some(predicate),
+        };
+        let (files_added, bytes_added) = (
+            adds.len() as u64,
+            adds.iter().map(|a| a.size.max(0) as u64).sum::<u64>(),
+        );
+        let mut actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
+        actions.extend(removes.into_iter().map(Action::Remove));
+        let version = commit(dt, actions, operation, Some(app_id), name).await?;
+        Ok(WriteOutcome {
+            version,
+            rows_written: to_write.num_rows() as u64,
+            duplicates_skipped: dups,
+            files_added,
+            bytes_added,
+            skipped_as_already_committed: false,
+        })
+    }
+
+    /// deltalake's DataFusion table provider for this table at this handle's version
+    /// (partition and file-statistics pruning; strings come back as `Utf8View`, string
+    /// partition columns as dictionaries). Register the table's object store in the
+    /// session with [`LakeTable::prepare_session`] first (needed for `memory://` lakes).
+    pub async fn provider(&self) -> Result<Arc<dyn TableProvider>> {
+        let dt = self.handle.delta().await?;
+        Ok(dt.table_provider().await?)
+    }
+
+    /// Registers this table's object store in a DataFusion session so that plans over
+    /// [`LakeTable::provider`] can read its files.
+    pub async fn prepare_session(&self, ctx: &SessionContext) -> Result<()> {
+        let dt = self.handle.delta().await?;
+        dt.update_datafusion_session(&ctx.state())
+            .map_err(self.handle.err())
+    }
+
+    /// This table as it was at version `v` (read-only).
+    pub async fn as_of_version(&self, v: i64) -> Result<LakeTable> {
+        let pinned = Handle {
+            pinned: Some(v),
+            ..self.handle.clone()
+        };
+        pinned.delta().await?;
+        Ok(LakeTable {
+            handle: pinned,
+            table: self.table,
+        })
+    }
+
+    /// This table as it was at `ts`: the latest version committed at or before it
+    /// (read-only). A moment before the first commit is [`Error::BeforeFirstCommit`].
+    pub async fn as_of_timestamp(&self, ts: DateTime<Utc>) -> Result<LakeTable> {
+        Ok(LakeTable {
+            handle: self.handle.as_of_timestamp(ts).await?,
+            table: self.table,
+        })
+    }
+
+    /// Compacts the small files (under half the layout's target size) of every partition
+    /// that has at least two: reads them, sorts the rows again by the layout's sort order
+    /// and writes them back, all in one `OPTIMIZE` commit (`dataChange = false`, so
+    /// concurrent appends do not conflict with it). Row count and order inside files are
+    /// kept.
+    pub async fn compact(&self) -> Result<CompactOutcome> {
+        self.handle.refuse_pinned()?;
+        let lay = layout(self.table);
+        let name = &self.handle.name;
+        let schema = lake_schema(self.table);
+        let partitions = lay.partition_names();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let dt = self.handle.delta().await?;
+            let mut groups: HashMap<Vec<Option<String>>, Vec<LogicalFileView>> = HashMap::new();
+            let threshold = i64::try_from(lay.target_file_bytes / 2).unwrap_or(i64::MAX);
+            for f in dt.snapshot().map_err(self.handle.err())?.log_data().iter() {
+                if f.size() >= threshold {
+                    continue;
+                }
+                let values = f.partition_values_map();
+                let key = partitions
+                    .iter()
+                    .map(|p| values.get(p).cloned().flatten())
+                    .collect();
+                groups.entry(key).or_default().push(f);
+            }
+            groups.retain(|_, files| files.len() >= 2);
+            if groups.is_empty() {
+                return Ok(CompactOutcome {
+                    version: None,
+                    partitions_compacted: 0,
+                    files_removed: 0,
+                    files_added: 0,
+                });
+            }
+            let mut adds = Vec::new();
+            let mut removes = Vec::new();
+            for files in groups.values() {
+                let rows = read_files(&dt, files, name, false).await?;
+                let rows = project_to(&rows, &schema, name)?;
+                let rows = sort_batch(&rows, lay.sort_by)?;
+                let mut written = write_files(&dt, self.table, &rows, &lay, name, true).await?;
+                for a in &mut written {
+                    a.data_change = false;
+                }
+                adds.extend(written);
+                removes.extend(files.iter().map(|f| f.remove_action(false)));
+            }
+            let (files_added, files_removed) = (adds.len() as u64, removes.len() as u64);
+            let mut actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
+            actions.extend(removes.into_iter().map(Action::Remove));
+            let operation = DeltaOperation::Optimize {
+                predicate: None,
+                target_size: i64::try_from(lay.target_file_bytes).unwrap_or(i64::MAX),
+            };
+            match commit(&dt, actions, operation, None, name).await {
+                Ok(version) => {
+                    return Ok(CompactOutcome {
+                        version: Some(version),
+                        partitions_compacted: groups.len() as u64,
+                        files_removed,
+                        files_added,
+                    });
+                }
+                Err(e) if is_conflict(&e) && attempt < MAX_ATTEMPTS => backoff(attempt).await,
+                Err(e) if is_conflict(&e) => {
+                    return Err(Error::Conflict {
+                        table: name.clone(),
+                        attempts: attempt,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Deletes data files no longer referenced by a version newer than `retention` ago.
+    /// `full` also deletes files the log never referenced (left by killed or lost writes);
+    /// keep `retention` above the longest write when writers may be running, or they lose
+    /// files they are about to commit.
+    pub async fn vacuum(&self, retention: Duration, full: bool) -> Result<VacuumOutcome> {
+        self.handle.vacuum(retention, full).await
+    }
+}
+
+/// The rejects table of a domain table: rows refused by validation.
+#[derive(Debug, Clone)]
+pub struct RejectsTable {
+    handle: Handle,
+    table: Table,
+}
+
+impl RejectsTable {
+    /// Schema of every rejects table: `ingest_id`, `source`, `line` (1-based line of text
+    /// sources), `row` (0-based row in the source), `column`, `rule`, `reason`, `raw` (the
+    /// raw text), `ingested_at`.
+    pub fn schema() -> SchemaRef {
+        let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        Arc::new(Schema::new(vec![
+            Field::new("ingest_id", DataType::Utf8, false),
+            Field::new("source", DataType::Utf8, false),
+            Field::new("line", DataType::UInt64, true),
+            Field::new("row", DataType::UInt64, false),
+            Field::new("column", DataType::Utf8, true),
+            Field::new("rule", DataType::Utf8, false),
+            Field::new("reason", DataType::Utf8, false),
+            Field::new("raw", DataType::Utf8, true),
+            Field::new("ingested_at", ts, false),
+        ]))
+    }
+
+    /// The domain table these rejects belong to.
+    pub fn table(&self) -> Table {
+        self.table
+    }
+
+    /// The latest committed version.
+    pub async fn version(&self) -> Result<i64> {
+        Ok(v64(self.handle.delta().await?.version()))
+    }
+
+    /// Appends rejects (schema [`RejectsTable::schema`]) in one commit identified by
+    /// `app_id`; a repeated `app_id` is a no-op. No dedup by content.
+    pub async fn append(&self, rejects: RecordBatch, app_id: &str) -> Result<WriteOutcome> {
+        let name = &self.handle.name;
+        let schema = RejectsTable::schema();
+        let batch = project_to(&rejects, &schema, name)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let dt = self.handle.delta().await?;
+            if self.handle.has_transaction(&dt, app_id).await? {
+                return Ok(WriteOutcome {
+                    version: v64(dt.version()),
+                    rows_written: 0,
+                    duplicates_skipped: 0,
+                    files_added: 0,
+                    bytes_added: 0,
+                    skipped_as_already_committed: true,
+                });
+            }
+            let adds = if batch.num_rows() == 0 {
+                Vec::new()
+            } else {
+                let table_schema = dt.snapshot().map_err(self.handle.err())?.snapshot().arrow_schema();
+                let cast_batch = project_to(&batch, &table_schema, name)?;
+                let props = datafusion::parquet::file::properties::WriterProperties::builder()
+                    .set_compression(datafusion::parquet::basic::Compression::ZSTD(
+                        datafusion::parquet::basic::ZstdLevel::try_new(3)?,
+                    ))
+                    .build();
+                let mut w = delta_writer(&dt, table_schema, Vec::new(), props, 64 << 20, name)?;
+                w.write(&cast_batch).await.map_err(self.handle.err())?;
+                w.close().await.map_err(self.handle.err())?
+            };
+            let (files_added, bytes_added) = (
+                adds.len() as u64,
+                adds.iter().map(|a| a.size.max(0) as u64).sum::<u64>(),
+            );
+            let operation = DeltaOperation::Write {
+                mode: SaveMode::Append,
+                partition_by: None,
+                predicate: None,
+            };
+            let actions = adds.into_iter().map(Action::Add).collect();
+            match commit(&dt, actions, operation, Some(app_id), name).await {
+                Ok(version) => {
+                    return Ok(WriteOutcome {
+                        version,
+                        rows_written: batch.num_rows() as u64,
+                        duplicates_skipped: 0,
+                        files_added,
+                        bytes_added,
+                        skipped_as_already_committed: false,
+                    });
+                }
+                Err(e) if is_conflict(&e) && attempt < MAX_ATTEMPTS => backoff(attempt).await,
+                Err(e) if is_conflict(&e) => {
+                    return Err(Error::Conflict {
+                        table: name.clone(),
+                        attempts: attempt,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// deltalake's DataFusion table provider for the rejects table.
+    pub async fn provider(&self) -> Result<Arc<dyn TableProvider>> {
+        let dt = self.handle.delta().await?;
+        Ok(dt.table_provider().await?)
+    }
+
+    /// Deletes unreferenced files; see [`LakeTable::vacuum`].
+    pub async fn vacuum(&self, retention: Duration, full: bool) -> Result<VacuumOutcome> {
+        self.handle.vacuum(retention, full).await
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// helpers
+
+/// A Delta version as the `i64` of this API (Delta versions fit it).
+fn v64(v: Option<u64>) -> i64 {
+    v.map_or(0, |v| i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+fn is_conflict(e: &Error) -> bool {
+    match e {
+        Error::Delta { source, .. } => matches!(
+            source.as_ref(),
+            DeltaTableError::VersionAlreadyExists(_)
+                | DeltaTableError::Transaction {
+                    source: TransactionError::CommitConflict(_)
+                        | TransactionError::MaxCommitAttempts(_)
+                        | TransactionError::VersionAlreadyExists(_)
+                }
+        ),
+        _ => false,
+    }
+}
+
+/// Exponential backoff with full jitter: up to 20 ms × 2^(attempt-1), capped at 2 s.
+async fn backoff(attempt: u32) {
+    let cap_ms = (20u64 << attempt.saturating_sub(1).min(7)).min(2_000);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let jitter = RandomState::new().hash_one((nanos, attempt)) % cap_ms.max(1);
+    tokio::time::sleep(Duration::from_millis(cap_ms / 2 + jitter / 2)).await;
+}
+
+/// Keeps one row per key: the first or the last seen. Returns the rows and their indices.
+fn dedup_within(
+    batch: &RecordBatch,
+    key: &[&str],
+    policy: DedupPolicy,
+) -> Result<(RecordBatch, Vec<u32>)> {
+    let rows = key_rows(batch, key)?;
+    let mut seen: HashMap<OwnedRow, u32> = HashMap::with_capacity(batch.num_rows());
+    let mut order: Vec<OwnedRow> = Vec::new();
+    for i in 0..rows.num_rows() {
+        let r = rows.row(i).owned();
+        let idx = u32::try_from(i).map_err(|_| Error::BatchSchema {
+            table: String::new(),
+            column: String::new(),
+            why: "more than 2^32 rows in one write".to_string(),
+        })?;
+        match seen.get_mut(&r) {
+            Some(slot) => {
+                if policy == DedupPolicy::KeepLast {
+                    *slot = idx;
+                }
+            }
+            None => {
+                seen.insert(r.clone(), idx);
+                order.push(r);
+            }
+        }
+    }
+    let mut idx: Vec<u32> = order.iter().filter_map(|r| seen.get(r).copied()).collect();
+    idx.sort_unstable();
+    let out = take_record_batch(batch, &datafusion::arrow::array::UInt32Array::from(idx.clone()))?;
+    Ok((out, idx))
+}
+
+fn key_rows(batch: &RecordBatch, key: &[&str]) -> Result<datafusion::arrow::row::Rows> {
+    let mut cols: Vec<ArrayRef> = Vec::with_capacity(key.len());
+    for k in key {
+        let c = batch.column_by_name(k).ok_or_else(|| Error::BatchSchema {
+            table: String::new(),
+            column: (*k).to_string(),
+            why: "key column missing".to_string(),
+        })?;
+        // Normalise physical variants (Utf8View, dictionaries) so keys compare by value.
+        let c = match c.data_type() {
+            DataType::Utf8View | DataType::LargeUtf8 | DataType::Dictionary(_, _) => {
+                cast(c, &DataType::Utf8)?
+            }
+            _ => Arc::clone(c),
+        };
+        cols.push(c);
+    }
+    let converter = RowConverter::new(
+        cols.iter()
+            .map(|c| SortField::new(c.data_type().clone()))
+            .collect(),
+    )?;
+    Ok(converter.convert_columns(&cols)?)
+}
+
+fn sort_batch(batch: &RecordBatch, by: &[&str]) -> Result<RecordBatch> {
+    if by.is_empty() || batch.num_rows() < 2 {
+        return Ok(batch.clone());
+    }
+    let cols = by
+        .iter()
+        .filter_map(|c| batch.column_by_name(c))
+        .map(|c| SortColumn {
+            values: Arc::clone(c),
+            options: None,
+        })
+        .collect::<Vec<_>>();
+    let idx = lexsort_to_indices(&cols, None)?;
+    Ok(take_record_batch(batch, &idx)?)
+}
+
+/// Distinct partition value tuples of `batch` (as Delta partition strings).
+fn partition_tuples(batch: &RecordBatch, partitions: &[String]) -> Result<BTreeSet<Vec<String>>> {
+    let mut out = BTreeSet::new();
+    if partitions.is_empty() {
+        return Ok(out);
+    }
+    let cols = partitions
+        .iter()
+        .filter_map(|p| batch.column_by_name(p))
+        .collect::<Vec<_>>();
+    for i in 0..batch.num_rows() {
+        let t = cols
+            .iter()
+            .map(|c| array_value_to_string(c.as_ref(), i))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        out.insert(t);
+    }
+    Ok(out)
+}
+
+/// Active files of the partitions in `touched` (all files when unpartitioned).
+fn files_in_partitions(
+    dt: &DeltaTable,
+    partitions: &[String],
+    touched: &BTreeSet<Vec<String>>,
+    name: &str,
+) -> Result<Vec<LogicalFileView>> {
+    let snapshot = dt.snapshot().map_err(delta_err(name))?;
+    let mut out = Vec::new();
+    for f in snapshot.log_data().iter() {
+        if !partitions.is_empty() {
+            let values = f.partition_values_map();
+            let t: Vec<String> = partitions
+                .iter()
+                .map(|p| values.get(p).cloned().flatten().unwrap_or_default())
+                .collect();
+            if !touched.contains(&t) {
+                continue;
+            }
+        }
+        out.push(f);
+    }
+    Ok(out)
+}
+
+/// Reads the rows of `files` through deltalake's provider (partition values included),
+/// optionally with the file path of each row.
+async fn read_files(
+    dt: &DeltaTable,
+    files: &[LogicalFileView],
+    name: &str,
+    with_file: bool,
+) -> Result<RecordBatch> {
+    let mut builder = dt
+        .table_provider()
+        .with_file_paths(files.iter().map(|f| f.path().into_owned()));
+    if with_file {
+        builder = builder.with_file_column(FILE_COLUMN);
+    }
+    let provider = builder.await?;
+    let ctx = SessionContext::new();
+    dt.update_datafusion_session(&ctx.state())
+        .map_err(delta_err(name))?;
+    let df = ctx.read_table(provider)?;
+    let out_schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    let batches = df.collect().await?;
+    Ok(concat_batches(&out_schema, &batches)?)
+}
+
+/// Projects and casts `batch` to `schema` by column name.
+fn project_to(batch: &RecordBatch, schema: &SchemaRef, name: &str) -> Result<RecordBatch> {
+    let mut cols = Vec::with_capacity(schema.fields().len());
+    for f in schema.fields() {
+        let c = batch
+            .column_by_name(f.name())
+            .ok_or_else(|| Error::BatchSchema {
+                table: name.to_string(),
+                column: f.name().clone(),
+                why: "missing from the batch".to_string(),
+            })?;
+        cols.push(if c.data_type() == f.data_type() {
+            Arc::clone(c)
+        } else {
+            cast(c, f.data_type())?
+        });
+    }
+    RecordBatch::try_new(Arc::clone(schema), cols).map_err(|e| Error::BatchSchema {
+        table: name.to_string(),
+        column: String::new(),
+        why: e.to_string(),
+    })
+}
+
+fn delta_writer(
+    dt: &DeltaTable,
+    table_schema: SchemaRef,
+    partitions: Vec<String>,
+    props: datafusion::parquet::file::properties::WriterProperties,
+    target_bytes: u64,
+    name: &str,
+) -> Result<DeltaWriter> {
+    let snapshot = dt.snapshot().map_err(delta_err(name))?;
+    let (num_idx, stats_cols) = deltalake::operations::get_num_idx_cols_and_stats_columns(
+        Some(snapshot.table_config()),
+        HashMap::new(),
+    );
+    let config = WriterConfig::new(
+        table_schema,
+        partitions,
+        Some(props),
+        std::num::NonZeroU64::new(target_bytes),
+        None,
+        num_idx,
+        stats_cols,
+    );
+    Ok(DeltaWriter::new(dt.log_store().object_store(None), config))
+}
+
+/// Writes `batch` (lake schema, already sorted) as data files of the table; returns the
+/// Add actions (not committed).
+async fn write_files(
+    dt: &DeltaTable,
+    table: Table,
+    batch: &RecordBatch,
+    lay: &Layout,
+    name: &str,
+    sorted: bool,
+) -> Result<Vec<Add>> {
+    if batch.num_rows() == 0 {
+        return Ok(Vec::new());
+    }
+    let table_schema = dt.snapshot().map_err(delta_err(name))?.snapshot().arrow_schema();
+    let batch = project_to(batch, &table_schema, name)?;
+    let partitions = lay.partition_names();
+    let file_schema = Schema::new(
+        table_schema
+            .fields()
+            .iter()
+            .filter(|f| !partitions.contains(f.name()))
+            .map(|f| f.as_ref().clone())
+            .collect::<Vec<_>>(),
+    );
+    let props = layout::writer_properties(table, &file_schema, sorted)?;
+    let mut w = delta_writer(dt, table_schema, partitions, props, lay.target_file_bytes, name)?;
+    let step = lay.target_file_rows.max(1);
+    let mut offset = 0;
+    while offset < batch.num_rows() {
+        let len = step.min(batch.num_rows() - offset);
+        w.write(&batch.slice(offset, len)).await.map_err(delta_err(name))?;
+        offset += len;
+    }
+    w.close().await.map_err(delta_err(name))
+}
+
+/// Whether a scanned file path (URL or path) designates the Add path `add_path`.
+fn path_matches(scanned: &str, add_path: &str) -> bool {
+    let decoded = |s: &str| {
+        url::form_urlencoded::parse(s.as_bytes())
+            .map(|(k, v)| if v.is_empty() { k.into_owned() } else { format!("{k}={v}") })
+            .collect::<String>()
+    };
+    scanned == add_path
+        || scanned.ends_with(&format!("/{add_path}"))
+        || decoded(scanned).ends_with(&decoded(add_path))
+}
+
+/// SQL predicate covering the partitions in `touched` (`true` when unpartitioned).
+fn partition_predicate(
+    schema: &SchemaRef,
+    partitions: &[String],
+    touched: &BTreeSet<Vec<String>>,
+) -> String {
+    if partitions.is_empty() || touched.is_empty() {
+        return "true".to_string();
+    }
+    touched
+        .iter()
+        .map(|t| {
+            let terms = partitions
+                .iter()
+                .zip(t)
+                .map(|(p, v)| {
+                    let v = v.replace('\'', "''");
+                    match schema.field_with_name(p).map(|f| f.data_type().clone()) {
+                        Ok(DataType::Date32) => format!("{p} = '{v}'::date"),
+                        _ => format!("{p} = '{v}'"),
+                    }
+                })
+                .collect::<Vec<_>>();
+            format!("({})", terms.join(" AND "))
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+async fn commit(
+    dt: &DeltaTable,
+    actions: Vec<Action>,
+    operation: DeltaOperation,
+    app_id: Option<&str>,
+    name: &str,
+) -> Result<i64> {
+    let snapshot = dt.snapshot().map_err(delta_err(name))?;
+    let mut props = CommitProperties::default();
+    if let Some(app_id) = app_id {
+        props = props.with_application_transaction(Transaction::new(app_id, 1));
+    }
+    let done = CommitBuilder::from(props)
+        .with_actions(actions)
+        .build(Some(snapshot), dt.log_store(), operation)
+        .await
+        .map_err(delta_err(name))?;
+    Ok(v64(Some(done.version())))
+}
