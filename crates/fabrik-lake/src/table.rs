@@ -104,7 +104,10 @@ const CLOUD_SCHEMES: &[(&str, &str)] = &[
     ("abfss", "deltalake feature `azure` (crate deltalake-azure)"),
     ("azure", "deltalake feature `azure` (crate deltalake-azure)"),
     ("hdfs", "deltalake feature `hdfs` (crate deltalake-hdfs)"),
-    ("lakefs", "deltalake feature `lakefs` (crate deltalake-lakefs)"),
+    (
+        "lakefs",
+        "deltalake feature `lakefs` (crate deltalake-lakefs)",
+    ),
 ];
 
 impl Lake {
@@ -375,10 +378,7 @@ impl Handle {
             .load(&self.name, Some(0))
             .await?
             .ok_or_else(|| self.err()(DeltaTableError::NotATable(self.name.clone())))?;
-        let first_ms = first
-            .snapshot()
-            .map_err(self.err())?
-            .version_timestamp(0);
+        let first_ms = first.snapshot().map_err(self.err())?.version_timestamp(0);
         if let Some(ms) = first_ms
             && ts.timestamp_millis() < ms
         {
@@ -402,7 +402,9 @@ impl Handle {
         self.refuse_pinned()?;
         let dt = self.delta().await?;
         let retention = chrono::Duration::from_std(retention).map_err(|e| {
-            self.err()(DeltaTableError::Generic(format!("retention out of range: {e}")))
+            self.err()(DeltaTableError::Generic(format!(
+                "retention out of range: {e}"
+            )))
         })?;
         let (dt, metrics) = dt
             .vacuum()
@@ -561,8 +563,9 @@ impl LakeTable {
             let new_keys = key_rows(batch, key)?;
             match lay.dedup {
                 DedupPolicy::KeepFirst => {
-                    let stored: HashSet<OwnedRow> =
-                        (0..existing_keys.num_rows()).map(|i| existing_keys.row(i).owned()).collect();
+                    let stored: HashSet<OwnedRow> = (0..existing_keys.num_rows())
+                        .map(|i| existing_keys.row(i).owned())
+                        .collect();
                     let keep: Vec<bool> = (0..new_keys.num_rows())
                         .map(|i| !stored.contains(&new_keys.row(i).owned()))
                         .collect();
@@ -571,8 +574,9 @@ impl LakeTable {
                     (kept, Vec::new(), dups)
                 }
                 DedupPolicy::KeepLast => {
-                    let incoming: HashSet<OwnedRow> =
-                        (0..new_keys.num_rows()).map(|i| new_keys.row(i).owned()).collect();
+                    let incoming: HashSet<OwnedRow> = (0..new_keys.num_rows())
+                        .map(|i| new_keys.row(i).owned())
+                        .collect();
                     let file_col = existing
                         .column_by_name(FILE_COLUMN)
                         .map(|c| cast(c, &DataType::Utf8))
@@ -821,7 +825,11 @@ impl RejectsTable {
             let adds = if batch.num_rows() == 0 {
                 Vec::new()
             } else {
-                let table_schema = dt.snapshot().map_err(self.handle.err())?.snapshot().arrow_schema();
+                let table_schema = dt
+                    .snapshot()
+                    .map_err(self.handle.err())?
+                    .snapshot()
+                    .arrow_schema();
                 let cast_batch = project_to(&batch, &table_schema, name)?;
                 let props = datafusion::parquet::file::properties::WriterProperties::builder()
                     .set_compression(datafusion::parquet::basic::Compression::ZSTD(
@@ -941,7 +949,10 @@ fn dedup_within(
     }
     let mut idx: Vec<u32> = order.iter().filter_map(|r| seen.get(r).copied()).collect();
     idx.sort_unstable();
-    let out = take_record_batch(batch, &datafusion::arrow::array::UInt32Array::from(idx.clone()))?;
+    let out = take_record_batch(
+        batch,
+        &datafusion::arrow::array::UInt32Array::from(idx.clone()),
+    )?;
     Ok((out, idx))
 }
 
@@ -1117,7 +1128,11 @@ async fn write_files(
     if batch.num_rows() == 0 {
         return Ok(Vec::new());
     }
-    let table_schema = dt.snapshot().map_err(delta_err(name))?.snapshot().arrow_schema();
+    let table_schema = dt
+        .snapshot()
+        .map_err(delta_err(name))?
+        .snapshot()
+        .arrow_schema();
     let batch = project_to(batch, &table_schema, name)?;
     let partitions = lay.partition_names();
     let file_schema = Schema::new(
@@ -1129,12 +1144,21 @@ async fn write_files(
             .collect::<Vec<_>>(),
     );
     let props = layout::writer_properties(table, &file_schema, sorted)?;
-    let mut w = delta_writer(dt, table_schema, partitions, props, lay.target_file_bytes, name)?;
+    let mut w = delta_writer(
+        dt,
+        table_schema,
+        partitions,
+        props,
+        lay.target_file_bytes,
+        name,
+    )?;
     let step = lay.target_file_rows.max(1);
     let mut offset = 0;
     while offset < batch.num_rows() {
         let len = step.min(batch.num_rows() - offset);
-        w.write(&batch.slice(offset, len)).await.map_err(delta_err(name))?;
+        w.write(&batch.slice(offset, len))
+            .await
+            .map_err(delta_err(name))?;
         offset += len;
     }
     w.close().await.map_err(delta_err(name))
@@ -1144,7 +1168,13 @@ async fn write_files(
 fn path_matches(scanned: &str, add_path: &str) -> bool {
     let decoded = |s: &str| {
         url::form_urlencoded::parse(s.as_bytes())
-            .map(|(k, v)| if v.is_empty() { k.into_owned() } else { format!("{k}={v}") })
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.into_owned()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
             .collect::<String>()
     };
     scanned == add_path

@@ -211,14 +211,15 @@ pub fn with_partition_columns(table: Table, batch: &RecordBatch) -> Result<Recor
             Some(PartitionColumn::Day { from, .. }) => derive_date(table, batch, from, false)?,
             Some(PartitionColumn::Month { from, .. }) => derive_date(table, batch, from, true)?,
             _ => {
-                let idx = batch
-                    .schema()
-                    .index_of(field.name())
-                    .map_err(|_| Error::BatchSchema {
-                        table: table.name().to_string(),
-                        column: field.name().clone(),
-                        why: "missing from the batch".to_string(),
-                    })?;
+                let idx =
+                    batch
+                        .schema()
+                        .index_of(field.name())
+                        .map_err(|_| Error::BatchSchema {
+                            table: table.name().to_string(),
+                            column: field.name().clone(),
+                            why: "missing from the batch".to_string(),
+                        })?;
                 let col = batch.column(idx);
                 if col.data_type() == field.data_type() {
                     Arc::clone(col)
@@ -265,7 +266,8 @@ fn derive_date(table: Table, batch: &RecordBatch, from: &str, month: bool) -> Re
         let day = v.div_euclid(86_400_000_000);
         let day = i32::try_from(day).map_err(|_| bad("timestamp out of range"))?;
         if month {
-            let dt = DateTime::from_timestamp_micros(*v).ok_or_else(|| bad("timestamp out of range"))?;
+            let dt =
+                DateTime::from_timestamp_micros(*v).ok_or_else(|| bad("timestamp out of range"))?;
             let first = dt
                 .date_naive()
                 .with_day(1)
@@ -345,11 +347,20 @@ mod tests {
     #[test]
     fn lake_schema_adds_derived_partitions() {
         let s = lake_schema(Table::SensorReadings);
-        assert_eq!(s.fields().len(), Table::SensorReadings.schema().fields().len() + 1);
-        assert_eq!(s.field_with_name("day").expect("day").data_type(), &DataType::Date32);
+        assert_eq!(
+            s.fields().len(),
+            Table::SensorReadings.schema().fields().len() + 1
+        );
+        assert_eq!(
+            s.field_with_name("day").expect("day").data_type(),
+            &DataType::Date32
+        );
         let o = lake_schema(Table::Orders);
         assert!(o.field_with_name("month").is_ok());
-        assert_eq!(lake_schema(Table::Bom).fields().len(), Table::Bom.schema().fields().len());
+        assert_eq!(
+            lake_schema(Table::Bom).fields().len(),
+            Table::Bom.schema().fields().len()
+        );
         for t in Table::ALL {
             let l = layout(t);
             for p in &l.partition_by {
@@ -400,7 +411,10 @@ mod tests {
         );
         let p = writer_properties(Table::SensorReadings, &file_schema, true)?;
         let cols = p.sorting_columns().expect("sorting columns");
-        assert_eq!(cols.iter().map(|c| c.column_idx).collect::<Vec<_>>(), vec![2, 4]);
+        assert_eq!(
+            cols.iter().map(|c| c.column_idx).collect::<Vec<_>>(),
+            vec![2, 4]
+        );
         assert_eq!(
             p.encoding(&ColumnPath::from("ts")),
             Some(Encoding::DELTA_BINARY_PACKED)

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray, UInt8Array,
 };
-use datafusion::parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use datafusion::parquet::basic::{Compression, Encoding};
 use datafusion::prelude::SessionContext;
 use fabrik_lake::Error;
@@ -18,9 +20,12 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 /// 2024-03-01T00:00:00Z in µs.
 pub const T0: i64 = 1_709_251_200_000_000;
 
-/// A sensor_readings batch: (plant, sensor, ts µs, value).
-pub fn readings(rows: &[(&str, &str, i64, f64)]) -> RecordBatch {
-    let text = |f: &dyn Fn(&(&str, &str, i64, f64)) -> String| -> ArrayRef {
+/// One reading: (plant, sensor, ts µs, value).
+pub type Reading<'a> = (&'a str, &'a str, i64, f64);
+
+/// A sensor_readings batch.
+pub fn readings(rows: &[Reading<'_>]) -> RecordBatch {
+    let text = |f: &dyn Fn(&Reading<'_>) -> String| -> ArrayRef {
         Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
     };
     RecordBatch::try_new(
@@ -35,7 +40,9 @@ pub fn readings(rows: &[(&str, &str, i64, f64)]) -> RecordBatch {
                 TimestampMicrosecondArray::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())
                     .with_timezone("UTC"),
             ),
-            Arc::new(Float64Array::from(rows.iter().map(|r| r.3).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(
+                rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            )),
             Arc::new(UInt8Array::from(vec![0u8; rows.len()])),
         ],
     )
@@ -66,6 +73,44 @@ pub async fn count(t: &fabrik_lake::table::LakeTable) -> Result<usize, Box<dyn s
     Ok(df.count().await?)
 }
 
+/// Asserts that the rows of a sensor_readings data file are sorted by (sensor_id, ts) and
+/// that the file declares it (`sorting_columns`).
+pub fn assert_sorted_by_sensor_and_ts(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path)?)?;
+    assert!(
+        builder
+            .metadata()
+            .row_group(0)
+            .sorting_columns()
+            .is_some_and(|c| c.len() == 2)
+    );
+    let mut prev: Option<(String, i64)> = None;
+    for batch in builder.build()? {
+        let batch = batch?;
+        let s = datafusion::arrow::compute::cast(
+            batch.column_by_name("sensor_id").ok_or("sensor_id")?,
+            &datafusion::arrow::datatypes::DataType::Utf8,
+        )?;
+        let s = s.as_any().downcast_ref::<StringArray>().ok_or("utf8")?;
+        let ts = batch
+            .column_by_name("ts")
+            .and_then(|c| {
+                c.as_any()
+                    .downcast_ref::<TimestampMicrosecondArray>()
+                    .cloned()
+            })
+            .ok_or("ts")?;
+        for i in 0..batch.num_rows() {
+            let cur = (s.value(i).to_string(), ts.value(i));
+            if let Some(p) = &prev {
+                assert!(p <= &cur, "{p:?} > {cur:?}");
+            }
+            prev = Some(cur);
+        }
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn local_lake_creates_delta_tables_with_the_lake_schema() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -92,9 +137,18 @@ async fn local_lake_creates_delta_tables_with_the_lake_schema() -> TestResult {
     assert_eq!(out.version, 1);
     assert_eq!(out.rows_written, 4);
     // Hive partitions on disk.
-    assert!(root.join("sensor_readings/plant_id=P01/day=2024-03-01").is_dir());
-    assert!(root.join("sensor_readings/plant_id=P02/day=2024-03-02").is_dir());
-    assert_eq!(files_with_ext(&root.join("sensor_readings"), "parquet").len(), 2);
+    assert!(
+        root.join("sensor_readings/plant_id=P01/day=2024-03-01")
+            .is_dir()
+    );
+    assert!(
+        root.join("sensor_readings/plant_id=P02/day=2024-03-02")
+            .is_dir()
+    );
+    assert_eq!(
+        files_with_ext(&root.join("sensor_readings"), "parquet").len(),
+        2
+    );
 
     // Reopen: same version, same schema (Delta stores UInt8 as byte).
     let again = Lake::open(root.to_str().ok_or("utf8")?).await?;
@@ -144,15 +198,18 @@ async fn files_are_sorted_zstd_and_delta_encoded() -> TestResult {
         let s = format!("S{}", (i * 7) % 5);
         rows.push(("P01", s, T0 + (i * 7919) % 1000 * 1_000_000));
     }
-    let rows: Vec<(&str, &str, i64, f64)> =
-        rows.iter().map(|(p, s, ts)| (*p, s.as_str(), *ts, 1.5)).collect();
+    let rows: Vec<(&str, &str, i64, f64)> = rows
+        .iter()
+        .map(|(p, s, ts)| (*p, s.as_str(), *ts, 1.5))
+        .collect();
     t.write(vec![readings(&rows)], "a").await?;
     let files = files_with_ext(dir.path(), "parquet");
     assert_eq!(files.len(), 1);
     let file = std::fs::File::open(&files[0])?;
     let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(
         file,
-        ArrowReaderOptions::new().with_page_index_policy(datafusion::parquet::file::metadata::PageIndexPolicy::Required),
+        ArrowReaderOptions::new()
+            .with_page_index_policy(datafusion::parquet::file::metadata::PageIndexPolicy::Required),
     )?;
     let meta = builder.metadata().clone();
     let rg = meta.row_group(0);
@@ -165,31 +222,14 @@ async fn files_are_sorted_zstd_and_delta_encoded() -> TestResult {
     let ts_chunk = rg.column(ts_idx);
     assert!(matches!(ts_chunk.compression(), Compression::ZSTD(_)));
     assert!(
-        ts_chunk.encodings().any(|e| e == Encoding::DELTA_BINARY_PACKED),
+        ts_chunk
+            .encodings()
+            .any(|e| e == Encoding::DELTA_BINARY_PACKED),
         "{:?}",
         ts_chunk.encodings().collect::<Vec<_>>()
     );
-    // Rows sorted by (sensor_id, ts).
-    let mut prev: Option<(String, i64)> = None;
-    for batch in builder.build()? {
-        let batch = batch?;
-        let s = datafusion::arrow::compute::cast(
-            batch.column_by_name("sensor_id").ok_or("sensor_id")?,
-            &datafusion::arrow::datatypes::DataType::Utf8,
-        )?;
-        let s = s.as_any().downcast_ref::<StringArray>().ok_or("utf8")?;
-        let ts = batch
-            .column_by_name("ts")
-            .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>().cloned())
-            .ok_or("ts")?;
-        for i in 0..batch.num_rows() {
-            let cur = (s.value(i).to_string(), ts.value(i));
-            if let Some(p) = &prev {
-                assert!(p <= &cur, "{p:?} > {cur:?}");
-            }
-            prev = Some(cur);
-        }
-    }
+    drop(builder);
+    assert_sorted_by_sensor_and_ts(&files[0])?;
     Ok(())
 }
 
@@ -198,11 +238,13 @@ async fn time_travel_by_version_and_timestamp() -> TestResult {
     let lake = Lake::open("memory:///").await?;
     let before = chrono::Utc::now() - chrono::Duration::seconds(60);
     let t = lake.table(Table::SensorReadings).await?;
-    t.write(vec![readings(&[("P01", "S1", T0, 1.0)])], "one").await?;
+    t.write(vec![readings(&[("P01", "S1", T0, 1.0)])], "one")
+        .await?;
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let between = chrono::Utc::now();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    t.write(vec![readings(&[("P01", "S1", T0 + 1, 1.0)])], "two").await?;
+    t.write(vec![readings(&[("P01", "S1", T0 + 1, 1.0)])], "two")
+        .await?;
     assert_eq!(t.version().await?, 2);
     assert_eq!(count(&t).await?, 2);
     let v1 = t.as_of_version(1).await?;
@@ -212,8 +254,15 @@ async fn time_travel_by_version_and_timestamp() -> TestResult {
     assert_eq!(at.version().await?, 1);
     assert_eq!(count(&at).await?, 1);
     let err = t.as_of_timestamp(before).await.err();
-    assert!(matches!(err, Some(Error::BeforeFirstCommit { .. })), "{err:?}");
+    assert!(
+        matches!(err, Some(Error::BeforeFirstCommit { .. })),
+        "{err:?}"
+    );
     // Old versions are read-only.
-    assert!(v1.write(vec![readings(&[("P01", "S9", T0, 1.0)])], "x").await.is_err());
+    assert!(
+        v1.write(vec![readings(&[("P01", "S9", T0, 1.0)])], "x")
+            .await
+            .is_err()
+    );
     Ok(())
 }
