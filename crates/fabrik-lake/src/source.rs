@@ -850,7 +850,8 @@ impl NdjsonState {
     fn next_chunk(&mut self, ctx: &Ctx) -> Result<Option<SourceBatch>> {
         let cap = ctx.opts.batch_rows as u64;
         let fields = ctx.table.fields();
-        let mut builders: Vec<StringBuilder> = fields.iter().map(|_| StringBuilder::new()).collect();
+        let mut builders: Vec<StringBuilder> =
+            fields.iter().map(|_| StringBuilder::new()).collect();
         let mut metas = Vec::new();
         let mut rejects = Vec::new();
         let mut rows_read = 0u64;
@@ -945,7 +946,8 @@ fn finish_text_chunk(
     let mut columns = columns;
     for (spec, column) in table.fields().iter().zip(columns.iter_mut()) {
         if spec.ty == FieldType::Timestamp {
-            let (normalised, why) = normalise_timestamps(spec, column.as_string::<i32>(), &ctx.opts.time);
+            let (normalised, why) =
+                normalise_timestamps(spec, column.as_string::<i32>(), &ctx.opts.time);
             *column = Arc::new(normalised);
             reasons.extend(why.into_iter().map(|(row, r)| ((row, spec.name), r)));
         }
@@ -1096,7 +1098,8 @@ fn has_offset(s: &str) -> bool {
 // ---------------------------------------------------------------------------------------
 // Typed formats: Arrow IPC and Parquet.
 
-type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch, datafusion::arrow::error::ArrowError>> + Send>;
+type BatchIter =
+    Box<dyn Iterator<Item = Result<RecordBatch, datafusion::arrow::error::ArrowError>> + Send>;
 
 struct TypedState {
     batches: BatchIter,
@@ -1221,7 +1224,8 @@ impl TypedState {
             columns.push(column);
         }
         let options = RecordBatchOptions::new().with_row_count(Some(n));
-        let typed = RecordBatch::try_new_with_options(relaxed_schema(ctx.table), columns, &options)?;
+        let typed =
+            RecordBatch::try_new_with_options(relaxed_schema(ctx.table), columns, &options)?;
         let validation = validate(ctx.table, &typed, &ctx.opts.validate)?;
         let first = self.next_row;
         self.next_row += n as u64;
@@ -1265,7 +1269,10 @@ fn describe_magic(magic: &[u8]) -> String {
         "; it looks like gzip-compressed data".to_string()
     } else if magic.starts_with(b"PAR1") {
         "; it looks like a Parquet file".to_string()
-    } else if magic.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+    } else if magic
+        .iter()
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
         format!(
             "; it starts with text `{}`",
             String::from_utf8_lossy(magic).escape_debug()
@@ -1286,7 +1293,14 @@ fn castable(ty: FieldType, dt: &DataType) -> bool {
         FieldType::Timestamp => matches!(dt, D::Timestamp(_, Some(_))),
         FieldType::Float64 => matches!(
             dt,
-            D::Float16 | D::Float32 | D::Int8 | D::Int16 | D::Int32 | D::UInt8 | D::UInt16 | D::UInt32
+            D::Float16
+                | D::Float32
+                | D::Int8
+                | D::Int16
+                | D::Int32
+                | D::UInt8
+                | D::UInt16
+                | D::UInt32
         ),
         FieldType::Int64 => matches!(
             dt,
@@ -1306,7 +1320,9 @@ fn row_json(batch: &RecordBatch, row: usize) -> Option<String> {
     writer.write(&slice).ok()?;
     writer.finish().ok()?;
     let bytes = writer.into_inner();
-    String::from_utf8(bytes).ok().map(|s| s.trim_end().to_string())
+    String::from_utf8(bytes)
+        .ok()
+        .map(|s| s.trim_end().to_string())
 }
 
 #[cfg(test)]

@@ -69,13 +69,26 @@ fn read_ts(ts: &str, time: TimeOptions) -> std::result::Result<i64, String> {
 fn timestamps_in_every_form_land_in_utc_micros() {
     let at = |s: &str| micros_from_rfc3339(s).expect("valid");
     let d = TimeOptions::default;
-    assert_eq!(read_ts("2026-03-02T10:00:00+02:00", d()), Ok(at("2026-03-02T08:00:00Z")));
-    assert_eq!(read_ts("2026-03-02T08:00:00Z", d()), Ok(at("2026-03-02T08:00:00Z")));
+    assert_eq!(
+        read_ts("2026-03-02T10:00:00+02:00", d()),
+        Ok(at("2026-03-02T08:00:00Z"))
+    );
+    assert_eq!(
+        read_ts("2026-03-02T08:00:00Z", d()),
+        Ok(at("2026-03-02T08:00:00Z"))
+    );
     let t = at("2026-03-02T08:00:00.123456Z");
     assert_eq!(read_ts("1772438400", d()), Ok(at("2026-03-02T08:00:00Z")));
-    assert_eq!(read_ts("1772438400123", d()), Ok(at("2026-03-02T08:00:00.123Z")));
+    assert_eq!(
+        read_ts("1772438400123", d()),
+        Ok(at("2026-03-02T08:00:00.123Z"))
+    );
     assert_eq!(read_ts("1772438400123456", d()), Ok(t));
-    assert_eq!(read_ts("1772438400123456789", d()), Ok(t), "ns truncated to µs");
+    assert_eq!(
+        read_ts("1772438400123456789", d()),
+        Ok(t),
+        "ns truncated to µs"
+    );
     let ms = TimeOptions {
         epoch_unit: Some(EpochUnit::Millis),
         ..d()
@@ -107,7 +120,10 @@ fn timestamps_in_every_form_land_in_utc_micros() {
         naive_tz: PlantZone::fixed_hours(8),
         ..d()
     };
-    assert_eq!(read_ts("2026-03-02 16:00:00", fixed), Ok(at("2026-03-02T08:00:00Z")));
+    assert_eq!(
+        read_ts("2026-03-02 16:00:00", fixed),
+        Ok(at("2026-03-02T08:00:00Z"))
+    );
     // Epochs can be switched off; nonsense stays a parse reject.
     let strict = read_ts("1772438400", TimeOptions::rfc3339_only()).expect_err("no epochs");
     assert!(strict.contains("1772438400"), "{strict}");
@@ -123,7 +139,10 @@ fn epoch_units_are_inferred_by_magnitude() {
     assert_eq!(EpochUnit::infer(-1), EpochUnit::Seconds);
     assert_eq!(EpochUnit::infer(1_772_438_400_000), EpochUnit::Millis);
     assert_eq!(EpochUnit::infer(1_772_438_400_000_000), EpochUnit::Micros);
-    assert_eq!(EpochUnit::infer(1_772_438_400_000_000_000), EpochUnit::Nanos);
+    assert_eq!(
+        EpochUnit::infer(1_772_438_400_000_000_000),
+        EpochUnit::Nanos
+    );
     assert_eq!(EpochUnit::Seconds.to_micros(i64::MAX), None);
 }
 
@@ -146,7 +165,10 @@ fn formats_come_from_extensions_and_names() {
         }
         other => panic!("expected UnknownFormat, got {other:?}"),
     }
-    assert_eq!("Parquet".parse::<SourceFormat>().ok(), Some(SourceFormat::Parquet));
+    assert_eq!(
+        "Parquet".parse::<SourceFormat>().ok(),
+        Some(SourceFormat::Parquet)
+    );
     assert!("xml".parse::<SourceFormat>().is_err());
 }
 
@@ -220,7 +242,13 @@ fn chunks_are_bounded_and_rows_are_counted_across_them() {
         .iter()
         .flat_map(|c| c.rejects.iter().map(|r| r.line))
         .collect();
-    assert_eq!(lines, (0..1000u64).step_by(97).map(|r| Some(r + 2)).collect::<Vec<_>>());
+    assert_eq!(
+        lines,
+        (0..1000u64)
+            .step_by(97)
+            .map(|r| Some(r + 2))
+            .collect::<Vec<_>>()
+    );
 }
 
 /// A tiny seeded generator (xorshift) for the property test.
@@ -242,7 +270,17 @@ impl Rng {
 #[test]
 fn random_dirty_csv_always_reconciles() {
     let dir = tempfile::tempdir().expect("tmp");
-    let bad_cells = ["", "abc", "NaN", "1.2.3", "\"q,uoted\"", "2026-13-45T99:99:99Z", "-1", "300", "é"];
+    let bad_cells = [
+        "",
+        "abc",
+        "NaN",
+        "1.2.3",
+        "\"q,uoted\"",
+        "2026-13-45T99:99:99Z",
+        "-1",
+        "300",
+        "é",
+    ];
     for seed in 1..=20u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let rows = 50 + rng.below(150);
@@ -277,13 +315,21 @@ fn random_dirty_csv_always_reconciles() {
         };
         let chunks = read_all(Table::SensorReadings, &path, &o).expect("read");
         check_invariants(&chunks);
-        assert_eq!(chunks.iter().map(|c| c.rows_read).sum::<u64>(), rows, "seed {seed}");
+        assert_eq!(
+            chunks.iter().map(|c| c.rows_read).sum::<u64>(),
+            rows,
+            "seed {seed}"
+        );
         let mut seen = BTreeSet::new();
         for c in &chunks {
             seen.extend(c.rows.values().iter().copied());
             seen.extend(c.rejects.iter().map(|r| r.row));
         }
-        assert_eq!(seen, (0..rows).collect(), "every row accounted for, seed {seed}");
+        assert_eq!(
+            seen,
+            (0..rows).collect(),
+            "every row accounted for, seed {seed}"
+        );
     }
 }
 
@@ -293,11 +339,17 @@ fn binary_and_compressed_text_files_are_file_errors() {
     let gz = write(dir.path(), "x.csv", b"\x1f\x8b\x08\x00\x00\x00\x00\x00");
     let err = SourceReader::open(Table::SensorReadings, &gz, &opts()).expect_err("gzip");
     let msg = err.to_string();
-    assert!(msg.contains("x.csv") && msg.contains("gzip-compressed data, not CSV"), "{msg}");
+    assert!(
+        msg.contains("x.csv") && msg.contains("gzip-compressed data, not CSV"),
+        "{msg}"
+    );
     assert!(msg.contains("decompress it or name it .csv.gz"), "{msg}");
     let bin = write(dir.path(), "y.ndjson", b"{\"a\":1}\n\x00\x01\x02");
     let err = SourceReader::open(Table::SensorReadings, &bin, &opts()).expect_err("binary");
-    assert!(matches!(&err, Error::NotFormat { path, .. } if path.ends_with("y.ndjson")), "{err}");
+    assert!(
+        matches!(&err, Error::NotFormat { path, .. } if path.ends_with("y.ndjson")),
+        "{err}"
+    );
     let header = write(dir.path(), "z.csv", b"a,b,c\n1,2,3\n");
     match SourceReader::open(Table::SensorReadings, &header, &opts()) {
         Err(Error::Header { path, missing, .. }) => {
@@ -335,8 +387,14 @@ fn ndjson_lines_that_are_not_objects_are_structure_rejects() {
         .iter()
         .map(|r| (r.line, r.row, r.rule.as_str()))
         .collect();
-    assert_eq!(got, vec![(Some(2), 1, STRUCTURE_RULE), (Some(4), 2, STRUCTURE_RULE)]);
-    assert_eq!(c.rejects[0].reason, "expected a JSON object, found an array");
+    assert_eq!(
+        got,
+        vec![(Some(2), 1, STRUCTURE_RULE), (Some(4), 2, STRUCTURE_RULE)]
+    );
+    assert_eq!(
+        c.rejects[0].reason,
+        "expected a JSON object, found an array"
+    );
     assert_eq!(c.rejects[0].raw.as_deref(), Some("[1,2]"));
 }
 
@@ -348,8 +406,12 @@ fn resolve_expands_dirs_and_globs_and_names_what_is_missing() {
     write(dir.path(), ".hidden", b"x");
     let c = write(dir.path(), "c.ndjson", b"x");
     let d = dir.path().display().to_string();
-    let got = resolve(&[format!("{d}/*.csv"), d.clone(), format!("file://{}", c.display())])
-        .expect("resolve");
+    let got = resolve(&[
+        format!("{d}/*.csv"),
+        d.clone(),
+        format!("file://{}", c.display()),
+    ])
+    .expect("resolve");
     assert_eq!(got, vec![a.clone(), b.clone(), c.clone()]);
     let missing = format!("{d}/nope.csv");
     match resolve(std::slice::from_ref(&missing)) {
