@@ -25,8 +25,8 @@
 //! - `.csv.gz`, `.ndjson.gz`: gzip-compressed text, decompressed while streaming.
 //!
 //! Every text row is parsed and validated with fabrik-model
-//! ([`validate_text_batch`](fabrik_model::validate_text_batch)), typed rows with
-//! [`validate`](fabrik_model::validate), vectorized per chunk. Before that, timestamp text is
+//! ([`fabrik_model::validate_text_batch`]), typed rows with
+//! [`fabrik_model::validate()`], vectorized per chunk. Before that, timestamp text is
 //! normalised per [`TimeOptions`]: RFC 3339 with an offset passes as is, bare integers are
 //! epoch times, naive local times are read in the plant's zone.
 //!
