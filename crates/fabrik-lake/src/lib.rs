@@ -12,7 +12,10 @@
 //! ```
 
 pub mod error;
+pub mod ingest;
 pub mod source;
 pub mod table;
 
 pub use error::{Error, Result};
+pub use ingest::{FileReport, IngestOptions, IngestReport, ingest};
+pub use table::{Lake, LakeTable, RejectsTable};

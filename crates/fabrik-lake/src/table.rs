@@ -429,11 +429,16 @@ impl Handle {
 pub struct WriteOutcome {
     /// Table version after the call (the existing version when skipped).
     pub version: i64,
-    /// Rows written as new or replacing rows.
+    /// Rows given that are now stored: new keys, and (keep-last) rows that replaced a
+    /// stored row with their key. `rows_written + duplicates_skipped` is the number of rows
+    /// given.
     pub rows_written: u64,
-    /// Rows given that were duplicates by key: within the call, and against stored rows
-    /// (keep-first: dropped; keep-last: they replaced the stored row).
+    /// Rows given that were not stored because of their key: an earlier (keep-first) or
+    /// later (keep-last) row with the same key in the same call, or (keep-first) a row
+    /// already stored.
     pub duplicates_skipped: u64,
+    /// Stored rows that rows given replaced (keep-last only).
+    pub rows_replaced: u64,
     /// Data files added by the commit (including rewritten ones).
     pub files_added: u64,
     /// Bytes of the data files added.
@@ -520,6 +525,7 @@ impl LakeTable {
                     version: v64(dt.version()),
                     rows_written: 0,
                     duplicates_skipped: 0,
+                    rows_replaced: 0,
                     files_added: 0,
                     bytes_added: 0,
                     skipped_as_already_committed: true,
@@ -555,8 +561,8 @@ impl LakeTable {
         let files = files_in_partitions(dt, &partitions, &touched, name)?;
         let key = self.table.key();
         let schema = lake_schema(self.table);
-        let (to_write, removes, dups) = if files.is_empty() || batch.num_rows() == 0 {
-            (batch.clone(), Vec::new(), 0)
+        let (to_write, removes, dups, replaced) = if files.is_empty() || batch.num_rows() == 0 {
+            (batch.clone(), Vec::new(), 0, 0)
         } else {
             let existing = read_files(dt, &files, name, true).await?;
             let existing_keys = key_rows(&existing, key)?;
@@ -571,7 +577,7 @@ impl LakeTable {
                         .collect();
                     let kept = filter_record_batch(batch, &keep.into())?;
                     let dups = (batch.num_rows() - kept.num_rows()) as u64;
-                    (kept, Vec::new(), dups)
+                    (kept, Vec::new(), dups, 0)
                 }
                 DedupPolicy::KeepLast => {
                     let incoming: HashSet<OwnedRow> = (0..new_keys.num_rows())
@@ -612,7 +618,7 @@ impl LakeTable {
                         .filter(|f| hit_files.iter().any(|h| path_matches(h, &f.path())))
                         .map(|f| f.remove_action(true))
                         .collect();
-                    (merged, removes, replaced)
+                    (merged, removes, 0, replaced)
                 }
             }
         };
@@ -632,8 +638,10 @@ impl LakeTable {
         let version = commit(dt, actions, operation, Some(app_id), name).await?;
         Ok(WriteOutcome {
             version,
-            rows_written: to_write.num_rows() as u64,
+            // Keep-last rewrites old rows of the touched files too: those are not "given".
+            rows_written: batch.num_rows() as u64 - dups,
             duplicates_skipped: dups,
+            rows_replaced: replaced,
             files_added,
             bytes_added,
             skipped_as_already_committed: false,
@@ -817,6 +825,7 @@ impl RejectsTable {
                     version: v64(dt.version()),
                     rows_written: 0,
                     duplicates_skipped: 0,
+                    rows_replaced: 0,
                     files_added: 0,
                     bytes_added: 0,
                     skipped_as_already_committed: true,
@@ -856,6 +865,7 @@ impl RejectsTable {
                         version,
                         rows_written: batch.num_rows() as u64,
                         duplicates_skipped: 0,
+                        rows_replaced: 0,
                         files_added,
                         bytes_added,
                         skipped_as_already_committed: false,
