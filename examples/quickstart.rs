@@ -11,17 +11,24 @@
 //!    production counts, two years of customised orders, suppliers and deliveries) and
 //!    writes it as Parquet under `<dir>/parquet/<table>/`. The same seed gives the same
 //!    bytes; re-running replaces what is there.
-//! 2. A `fabrik_sql::Session` registers those files as SQL tables (schemas from
-//!    `fabrik-model`, telemetry's `(sensor_id, ts)` order declared to DataFusion).
-//! 3. Four questions a plant manager asks, in plain SQL, printed as tables.
+//! 2. `fabrik-lake` ingests every table into a Delta lake under `<dir>/lake/`: each row is
+//!    validated against `fabrik-model`'s rules (rejects go to `<table>__rejects`), keys are
+//!    deduplicated, files are partitioned, sorted and zstd-compressed.
+//! 3. A `fabrik_sql::Session` registers the lake's tables, and four questions a plant
+//!    manager asks run in plain SQL, printed as tables.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use fabrik::ProgressLine;
+use fabrik::datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use fabrik::datafusion::arrow::util::pretty::pretty_format_batches;
 use fabrik::datagen::{Format, PlantConfig, generate};
+use fabrik::lake::{IngestOptions, Lake, ingest};
+use fabrik::model::Table;
 use fabrik::sql::Session;
 
 const USAGE: &str = "\
@@ -213,10 +220,79 @@ async fn run(args: &Args) -> fabrik::Result<()> {
         );
     }
 
-    let session = Session::new()?;
-    let tables = session
-        .register_parquet_dir(args.dir.join(Format::Parquet.dir_name()))
+    // 2. Ingest every table into a Delta lake, validating each row. The demo lake is
+    //    rebuilt on every run, so re-running with another seed or scale never mixes plants.
+    let lake_dir = args.dir.join("lake");
+    if lake_dir.exists() {
+        std::fs::remove_dir_all(&lake_dir).map_err(|source| fabrik::lake::Error::Io {
+            path: lake_dir.clone(),
+            source,
+        })?;
+    }
+    let lake = Lake::open(&lake_dir.to_string_lossy()).await?;
+    let mut ingested = Vec::new();
+    for table in Table::ALL {
+        let input = args.dir.join(Format::Parquet.dir_name()).join(table.name());
+        let report = ingest(
+            &lake,
+            table,
+            &[input.to_string_lossy().into_owned()],
+            &IngestOptions::default(),
+            &mut |_, _| {},
+        )
         .await?;
+        if !quiet {
+            eprintln!(
+                "  ingested {:<18} {:>9} rows in {:.1}s",
+                table.name(),
+                report.rows_read(),
+                report.elapsed.as_secs_f64()
+            );
+        }
+        ingested.push(report);
+    }
+    let ingest_table = RecordBatch::try_from_iter([
+        (
+            "table",
+            Arc::new(StringArray::from_iter_values(
+                ingested.iter().map(|r| r.table.name()),
+            )) as ArrayRef,
+        ),
+        (
+            "rows_read",
+            Arc::new(UInt64Array::from_iter_values(
+                ingested.iter().map(|r| r.rows_read()),
+            )),
+        ),
+        (
+            "accepted",
+            Arc::new(UInt64Array::from_iter_values(
+                ingested.iter().map(|r| r.accepted()),
+            )),
+        ),
+        (
+            "rejected",
+            Arc::new(UInt64Array::from_iter_values(
+                ingested.iter().map(|r| r.rejected()),
+            )),
+        ),
+        (
+            "duplicates",
+            Arc::new(UInt64Array::from_iter_values(
+                ingested.iter().map(|r| r.duplicates()),
+            )),
+        ),
+        (
+            "parquet_files",
+            Arc::new(UInt64Array::from_iter_values(
+                ingested.iter().map(|r| r.files_written),
+            )),
+        ),
+    ])?;
+
+    // 3. SQL over the lake's tables.
+    let session = Session::new()?;
+    let tables = session.register_lake(&lake).await?;
 
     println!(
         "fabrik quickstart — a synthetic build-to-order appliance plant in {}\n",
@@ -229,6 +305,11 @@ async fn run(args: &Args) -> fabrik::Result<()> {
             .map(|t| format!("SELECT '{t}' AS table_name, count(*) AS row_count FROM {t}"))
             .collect::<Vec<_>>()
             .join(" UNION ALL ")
+    );
+    println!(
+        "Ingest into the lake at {} (every row validated; read = accepted + rejected + duplicates)\n{}\n",
+        lake_dir.display(),
+        pretty_format_batches(&[ingest_table])?
     );
     println!(
         "Tables\n{}\n",
@@ -246,7 +327,7 @@ async fn run(args: &Args) -> fabrik::Result<()> {
     }
     if !quiet {
         eprintln!(
-            "done in {:.1}s; the files stay in {} for your own SQL",
+            "done in {:.1}s; the files and the lake stay in {} for your own SQL (cargo run --release --example sql -- --lake <dir>/lake \"SELECT ...\")",
             t0.elapsed().as_secs_f64(),
             args.dir.display()
         );

@@ -13,6 +13,9 @@ pub enum Error {
     /// From the synthetic plant generator.
     #[error(transparent)]
     Datagen(#[from] fabrik_datagen::Error),
+    /// From the lake (tables, ingest).
+    #[error(transparent)]
+    Lake(#[from] fabrik_lake::Error),
     /// From the SQL session.
     #[error(transparent)]
     Sql(#[from] fabrik_sql::Error),

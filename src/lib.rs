@@ -67,6 +67,9 @@ pub use fabrik_model as model;
 /// The seeded synthetic plant (`fabrik-datagen`).
 pub use fabrik_datagen as datagen;
 
+/// The lake: Delta tables of the plant and the ingest that fills them (`fabrik-lake`).
+pub use fabrik_lake as lake;
+
 /// The DataFusion session over the plant's tables (`fabrik-sql`).
 pub use fabrik_sql as sql;
 

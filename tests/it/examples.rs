@@ -93,8 +93,8 @@ fn quickstart_prints_every_answer_and_is_safe_to_rerun() {
     let sections: Vec<&str> = stdout.split("\n\n").filter(|s| s.contains('+')).collect();
     assert_eq!(
         sections.len(),
-        5,
-        "expected 5 tables in the report:\n{stdout}"
+        6,
+        "expected 6 tables in the report:\n{stdout}"
     );
     for s in &sections {
         let rows = s.lines().filter(|l| l.starts_with("| ")).count();
@@ -193,5 +193,62 @@ fn datagen_writes_every_table_and_the_dirty_ground_truth() {
         text(&missing.stderr).contains("OUT is missing"),
         "{}",
         text(&missing.stderr)
+    );
+}
+
+#[test]
+fn sql_runs_a_query_over_the_quickstart_lake_in_every_format() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("plant");
+    let dir_arg = dir.to_str().expect("utf-8 temp path");
+    let qs = run("quickstart", &[dir_arg, "--scale", "0.05", "--quiet"]);
+    assert!(qs.status.success(), "{}", text(&qs.stderr));
+    let lake = dir.join("lake");
+    let lake_arg = lake.to_str().expect("utf-8 temp path");
+    let query =
+        "SELECT metric, count(*) AS n FROM sensor_readings GROUP BY metric ORDER BY metric LIMIT 2";
+
+    let table = run("sql", &["--lake", lake_arg, query]);
+    assert!(table.status.success(), "{}", text(&table.stderr));
+    let out = text(&table.stdout);
+    assert!(
+        out.starts_with("+--") && out.contains("| metric ") && out.contains("| current "),
+        "{out}"
+    );
+
+    let csv = run("sql", &["--lake", lake_arg, "--format", "csv", query]);
+    let out = text(&csv.stdout);
+    assert!(out.starts_with("metric,n\ncurrent,"), "{out}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+
+    let json = run("sql", &["--lake", lake_arg, "--format", "json", query]);
+    let out = text(&json.stdout);
+    assert!(out.starts_with("{\"metric\":\"current\",\"n\":"), "{out}");
+
+    // Bad SQL and a missing table: exit 1 with DataFusion's message naming the problem.
+    let bad = run("sql", &["--lake", lake_arg, "SELECT * FROM no_such_table"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("no_such_table"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let usage = run("sql", &["--lake", lake_arg]);
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(
+        text(&usage.stderr).contains("the SQL query is missing"),
+        "{}",
+        text(&usage.stderr)
+    );
+    let empty = tmp.path().join("empty-lake");
+    let none = run(
+        "sql",
+        &["--lake", empty.to_str().expect("utf-8"), "SELECT 1"],
+    );
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        text(&none.stderr).contains("holds no tables yet"),
+        "{}",
+        text(&none.stderr)
     );
 }

@@ -1,3 +1,4 @@
 //! Integration tests of the `fabrik` crate (one binary: `cargo test --test it`).
 
 mod examples;
+mod ingest;

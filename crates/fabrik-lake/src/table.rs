@@ -215,6 +215,15 @@ impl Lake {
         Ok(RejectsTable { handle, table })
     }
 
+    /// Whether the rejects table of `table` exists (the first ingest creates it), without
+    /// creating it.
+    pub async fn has_rejects(&self, table: Table) -> Result<bool> {
+        Ok(self
+            .load(&format!("{}__rejects", table.name()), None)
+            .await?
+            .is_some())
+    }
+
     /// The domain tables that exist in the lake.
     pub async fn tables(&self) -> Result<Vec<Table>> {
         let mut out = Vec::new();

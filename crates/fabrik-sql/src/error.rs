@@ -36,6 +36,17 @@ pub enum Error {
     /// An Arrow kernel failed.
     #[error(transparent)]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// The lake failed (opening a table, reading its log).
+    #[error(transparent)]
+    Lake(#[from] fabrik_lake::Error),
+    /// The lake holds none of the domain tables.
+    #[error(
+        "the lake at {location} holds no tables yet: ingest files first (e.g. `cargo run --release --example ingest`)"
+    )]
+    EmptyLake {
+        /// The lake's location.
+        location: String,
+    },
     /// The domain model refused something.
     #[error(transparent)]
     Model(#[from] fabrik_model::Error),

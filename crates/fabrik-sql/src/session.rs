@@ -11,6 +11,7 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext, col};
+use fabrik_lake::Lake;
 use fabrik_model::Table;
 use fabrik_model::vocab::OPERATING_LIMITS;
 
@@ -80,6 +81,33 @@ impl Session {
             });
         }
         Ok(registered)
+    }
+
+    /// Registers every table of a lake under its SQL name, and each existing rejects table
+    /// as `<table>__rejects`; returns the domain tables registered.
+    ///
+    /// Lake tables carry their derived partition columns too (`day`, `month`: see
+    /// `fabrik_lake::table::layout`), and Delta stores `quality` as a signed `Int8`.
+    pub async fn register_lake(&self, lake: &Lake) -> Result<Vec<Table>> {
+        let tables = lake.tables().await?;
+        if tables.is_empty() {
+            return Err(Error::EmptyLake {
+                location: lake.location().to_string(),
+            });
+        }
+        for &table in &tables {
+            let t = lake.table(table).await?;
+            t.prepare_session(&self.ctx).await?;
+            self.ctx.register_table(table.name(), t.provider().await?)?;
+            if lake.has_rejects(table).await? {
+                let rejects = lake.rejects(table).await?;
+                self.ctx.register_table(
+                    format!("{}__rejects", table.name()),
+                    rejects.provider().await?,
+                )?;
+            }
+        }
+        Ok(tables)
     }
 
     /// Registers one domain table from the Parquet files of a directory, with the model's

@@ -1,0 +1,1 @@
+//! Placeholder: the ingest example tests land here.
