@@ -16,7 +16,7 @@
 //!      validate with fabrik-model's rules ──► rejects (row, column, rule, reason)
 //!              │
 //!              ▼
-//!      Parquet tables  <dir>/<table>/*.parquet   (a Delta Lake comes next)
+//!      fabrik-lake: a Delta table per domain table (Parquet + _delta_log), idempotent commits
 //!              │
 //!              ▼
 //!      fabrik-sql: DataFusion session, tables with their schemas and sort order
@@ -29,25 +29,33 @@
 //! |---|---|---|
 //! | [`model`] | `fabrik-model` | schemas of the domain tables, units, vocabularies, validation rules |
 //! | [`datagen`] | `fabrik-datagen` | a seeded, realistic synthetic plant in CSV, NDJSON and Parquet |
-//! | [`sql`] | `fabrik-sql` | the DataFusion session over the plant's tables |
+//! | [`lake`] | `fabrik-lake` | Delta tables of the plant, ingest with validation, rejects and dedup |
+//! | [`sql`] | `fabrik-sql` | the DataFusion session over the lake's tables |
 //!
 //! ## Example
 //!
-//! Generate a tiny plant, register it and ask how many readings each metric has:
+//! Generate a tiny plant, ingest its telemetry into a lake and ask how many readings each
+//! metric has:
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> fabrik::Result<()> {
 //! use fabrik::datagen::{Format, PlantConfig, generate};
+//! use fabrik::lake::{IngestOptions, Lake, ingest};
+//! use fabrik::model::Table;
 //! use fabrik::sql::Session;
 //!
 //! # let tmp = tempfile::tempdir().expect("temp dir");
 //! # let dir = tmp.path();
-//! let config = PlantConfig::at_scale(0.05, 42);
-//! generate(&config, dir, &[Format::Parquet], &mut |_| {})?;
+//! generate(&PlantConfig::tiny(42), dir, &[Format::Csv], &mut |_| {})?;
+//!
+//! let lake = Lake::open(&dir.join("lake").to_string_lossy()).await?;
+//! let files = dir.join("csv/sensor_readings").to_string_lossy().into_owned();
+//! let report = ingest(&lake, Table::SensorReadings, &[files], &IngestOptions::default(), &mut |_, _| {}).await?;
+//! assert_eq!(report.rows_read(), report.accepted() + report.rejected() + report.duplicates());
 //!
 //! let session = Session::new()?;
-//! session.register_parquet_dir(dir.join("parquet")).await?;
+//! session.register_lake(&lake).await?;
 //! let batches = session
 //!     .query("SELECT metric, count(*) AS n FROM sensor_readings GROUP BY metric ORDER BY metric")
 //!     .await?;
