@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn example(name: &str) -> PathBuf {
+/// The binary of example `name`, built by `cargo test` beside this test's executable.
+pub(crate) fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/it-<hash> -> target/<profile>/examples/<name>
     let profile_dir = exe

@@ -19,21 +19,7 @@ use fabrik::model::Table;
 const PATIENCE: Duration = Duration::from_secs(60);
 
 fn ingest_exe() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/it-<hash> -> target/<profile>/examples/ingest
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("ingest{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "example ingest not built at {}: run through `cargo test`",
-        path.display()
-    );
-    path
+    crate::examples::example("ingest")
 }
 
 fn run(args: &[&str]) -> Output {

@@ -456,6 +456,21 @@ pub struct WriteOutcome {
     pub skipped_as_already_committed: bool,
 }
 
+impl WriteOutcome {
+    /// The outcome of a call whose `app_id` was already committed: nothing written.
+    fn skipped(version: i64) -> WriteOutcome {
+        WriteOutcome {
+            version,
+            rows_written: 0,
+            duplicates_skipped: 0,
+            rows_replaced: 0,
+            files_added: 0,
+            bytes_added: 0,
+            skipped_as_already_committed: true,
+        }
+    }
+}
+
 /// Result of [`LakeTable::compact`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompactOutcome {
@@ -530,15 +545,7 @@ impl LakeTable {
             attempt += 1;
             let dt = self.handle.delta().await?;
             if self.handle.has_transaction(&dt, app_id).await? {
-                return Ok(WriteOutcome {
-                    version: v64(dt.version()),
-                    rows_written: 0,
-                    duplicates_skipped: 0,
-                    rows_replaced: 0,
-                    files_added: 0,
-                    bytes_added: 0,
-                    skipped_as_already_committed: true,
-                });
+                return Ok(WriteOutcome::skipped(v64(dt.version())));
             }
             match self.write_once(&dt, &sorted, app_id, &lay).await {
                 Ok(mut out) => {
@@ -830,15 +837,7 @@ impl RejectsTable {
             attempt += 1;
             let dt = self.handle.delta().await?;
             if self.handle.has_transaction(&dt, app_id).await? {
-                return Ok(WriteOutcome {
-                    version: v64(dt.version()),
-                    rows_written: 0,
-                    duplicates_skipped: 0,
-                    rows_replaced: 0,
-                    files_added: 0,
-                    bytes_added: 0,
-                    skipped_as_already_committed: true,
-                });
+                return Ok(WriteOutcome::skipped(v64(dt.version())));
             }
             let adds = if batch.num_rows() == 0 {
                 Vec::new()
