@@ -791,11 +791,7 @@ impl CsvState {
         if rows_read == 0 {
             return Ok(None);
         }
-        let columns = builders
-            .into_iter()
-            .map(|mut b| Arc::new(b.finish()) as ArrayRef)
-            .collect();
-        finish_text_chunk(ctx, columns, metas, rejects, rows_read).map(Some)
+        finish_text_chunk(ctx, builders, metas, rejects, rows_read).map(Some)
     }
 }
 
@@ -909,11 +905,7 @@ impl NdjsonState {
         if rows_read == 0 {
             return Ok(None);
         }
-        let columns = builders
-            .into_iter()
-            .map(|mut b| Arc::new(b.finish()) as ArrayRef)
-            .collect();
-        finish_text_chunk(ctx, columns, metas, rejects, rows_read).map(Some)
+        finish_text_chunk(ctx, builders, metas, rejects, rows_read).map(Some)
     }
 }
 
@@ -935,7 +927,7 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 /// order, `Utf8`; `metas`: one per row; `rejects`: structural rejects already found).
 fn finish_text_chunk(
     ctx: &Ctx,
-    columns: Vec<ArrayRef>,
+    builders: Vec<StringBuilder>,
     metas: Vec<RowMeta>,
     mut rejects: Vec<Reject>,
     rows_read: u64,
@@ -943,7 +935,10 @@ fn finish_text_chunk(
     let table = ctx.table;
     let n = metas.len();
     let mut reasons: HashMap<(usize, &'static str), String> = HashMap::new();
-    let mut columns = columns;
+    let mut columns: Vec<ArrayRef> = builders
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
+        .collect();
     for (spec, column) in table.fields().iter().zip(columns.iter_mut()) {
         if spec.ty == FieldType::Timestamp {
             let (normalised, why) =
