@@ -60,6 +60,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, StringArray,
     StringBuilder, UInt64Array, new_null_array,
 };
+use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::compute::kernels::boolean;
 use datafusion::arrow::compute::{cast, filter, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
@@ -437,25 +438,23 @@ struct Ctx {
     opts: SourceOptions,
 }
 
-/// Where a text row came from.
-struct RowMeta {
-    row: u64,
-    line: u64,
-    raw: String,
-}
-
 /// An iterator of [`SourceBatch`]es over one file; see the module docs.
 ///
+/// Text files (CSV, NDJSON) are read by a background thread that splits them into chunks
+/// of records; the chunks are typed and validated in parallel (rayon) and come out in file
+/// order. At most a few chunks are in flight, so memory stays bounded by the chunk size.
 /// After an `Err` the iterator ends.
 pub struct SourceReader {
-    ctx: Ctx,
+    ctx: Arc<Ctx>,
     inner: Inner,
     done: bool,
 }
 
+/// Chunks being typed, in file order.
+type InFlight = std::sync::mpsc::Receiver<std::sync::mpsc::Receiver<Result<SourceBatch>>>;
+
 enum Inner {
-    Csv(Box<CsvState>),
-    Ndjson(Box<NdjsonState>),
+    Text(InFlight),
     Typed(Box<TypedState>),
 }
 
@@ -469,6 +468,59 @@ impl fmt::Debug for SourceReader {
     }
 }
 
+/// A text reader that hands out chunks split into records, not yet typed.
+enum TextState {
+    Csv(Box<CsvState>),
+    Ndjson(Box<NdjsonState>),
+}
+
+impl TextState {
+    fn next_raw(&mut self, ctx: &Ctx) -> Result<Option<RawChunk>> {
+        match self {
+            TextState::Csv(s) => s.next_raw(ctx),
+            TextState::Ndjson(s) => s.next_raw(ctx),
+        }
+    }
+}
+
+/// Splits a text file into chunks on a thread of its own and types each chunk on the
+/// rayon pool; the receivers come out in file order. The thread stops at the end of the
+/// file, at the first error, or when the reader is dropped.
+fn spawn_text(ctx: &Arc<Ctx>, mut state: TextState) -> Result<InFlight> {
+    let ahead = 2 * rayon::current_num_threads().max(1);
+    let (tx, rx) = std::sync::mpsc::sync_channel(ahead);
+    let ctx = Arc::clone(ctx);
+    std::thread::Builder::new()
+        .name("fabrik-source".to_string())
+        .spawn(move || {
+            loop {
+                let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+                let next = state.next_raw(&ctx);
+                let last = !matches!(next, Ok(Some(_)));
+                match next {
+                    Ok(Some(raw)) => {
+                        let ctx = Arc::clone(&ctx);
+                        rayon::spawn(move || {
+                            let _ = done_tx.send(raw.finish(&ctx));
+                        });
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        let _ = done_tx.send(Err(e));
+                    }
+                }
+                if tx.send(done_rx).is_err() || last {
+                    break;
+                }
+            }
+        })
+        .map_err(|e| Error::Io {
+            path: PathBuf::from("<thread>"),
+            source: e,
+        })?;
+    Ok(rx)
+}
+
 impl SourceReader {
     /// Opens `path` as rows of `table`. File-level problems are errors naming the file:
     /// unknown format, binary or compressed content where text is expected, a header
@@ -480,15 +532,21 @@ impl SourceReader {
         };
         let mut opts = opts.clone();
         opts.batch_rows = opts.batch_rows.max(1);
-        let ctx = Ctx {
+        let ctx = Arc::new(Ctx {
             table,
             path: path.to_path_buf(),
             source: path.display().to_string(),
             opts,
-        };
+        });
         let inner = match format {
-            SourceFormat::Csv => Inner::Csv(Box::new(CsvState::open(&ctx)?)),
-            SourceFormat::Ndjson => Inner::Ndjson(Box::new(NdjsonState::open(&ctx)?)),
+            SourceFormat::Csv => Inner::Text(spawn_text(
+                &ctx,
+                TextState::Csv(Box::new(CsvState::open(&ctx)?)),
+            )?),
+            SourceFormat::Ndjson => Inner::Text(spawn_text(
+                &ctx,
+                TextState::Ndjson(Box::new(NdjsonState::open(&ctx)?)),
+            )?),
             SourceFormat::ArrowIpc | SourceFormat::Parquet => {
                 Inner::Typed(Box::new(TypedState::open(&ctx, format)?))
             }
@@ -519,8 +577,17 @@ impl Iterator for SourceReader {
             return None;
         }
         let next = match &mut self.inner {
-            Inner::Csv(s) => s.next_chunk(&self.ctx),
-            Inner::Ndjson(s) => s.next_chunk(&self.ctx),
+            Inner::Text(rx) => match rx.recv() {
+                Err(_) => Ok(None),
+                Ok(chunk) => match chunk.recv() {
+                    Ok(r) => r.map(Some),
+                    Err(_) => Err(Error::Read {
+                        path: self.ctx.path.clone(),
+                        line: None,
+                        why: "internal error: a chunk was lost by its worker (a bug in fabrik-lake, please report it)".to_string(),
+                    }),
+                },
+            },
             Inner::Typed(s) => s.next_chunk(&self.ctx),
         };
         match next {
@@ -615,46 +682,61 @@ fn sniff_binary(head: &[u8], format: SourceFormat) -> Option<String> {
 // ---------------------------------------------------------------------------------------
 // CSV.
 
-/// A reader that keeps the bytes passed through it since the last [`Tee::drain_to`], so the
-/// raw text of a record can be cut out of it (bounded by the CSV reader's read-ahead and
-/// one record).
-struct Tee {
-    inner: Box<dyn BufRead + Send>,
-    buf: Vec<u8>,
-    /// The stream offset of `buf[0]`.
-    base: u64,
+/// Bytes read from a text file at a time.
+const READ_BYTES: usize = 4 << 20;
+
+/// The CSV records of one chunk, split into fields but not yet typed: the chunk's input
+/// bytes (for the raw text of rejects), the unescaped fields one after the other, and per
+/// record where its fields end.
+struct CsvChunk {
+    /// The input bytes of the chunk's records (and any blank lines between them).
+    input: Vec<u8>,
+    /// The fields of every record, unescaped, back to back.
+    fields: Vec<u8>,
+    /// Field end offsets, relative to the start of the record's fields.
+    ends: Vec<usize>,
+    /// Per record: its input span, the offset of its fields, the index of its first end,
+    /// its field count, its line and its row.
+    records: Vec<CsvRecord>,
+    /// Rows of the chunk (records).
+    rows_read: u64,
 }
 
-impl Read for Tee {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(out)?;
-        self.buf.extend_from_slice(&out[..n]);
-        Ok(n)
-    }
+#[derive(Debug, Clone, Copy)]
+struct CsvRecord {
+    start: usize,
+    end: usize,
+    fields_at: usize,
+    ends_at: usize,
+    count: usize,
+    line: u64,
+    row: u64,
 }
 
-impl Tee {
-    /// The bytes from `start` to `end` (stream offsets), lossy UTF-8, without the line
-    /// terminators around them, and the number of line feeds before the text (the CSV
-    /// reader starts a record after a CRLF at the `\n` of the line before).
-    fn text(&self, start: u64, end: u64) -> (String, u64) {
-        let lo = start.saturating_sub(self.base) as usize;
-        let hi = (end.saturating_sub(self.base) as usize).min(self.buf.len());
-        let bytes = self.buf.get(lo.min(hi)..hi).unwrap_or_default();
+impl CsvChunk {
+    /// The record's raw text (without line terminators, lossy UTF-8) and its 1-based line.
+    fn raw(&self, r: &CsvRecord) -> (String, u64) {
+        let bytes = &self.input[r.start..r.end];
         let lead = bytes
             .iter()
             .take_while(|b| matches!(b, b'\r' | b'\n'))
             .filter(|b| **b == b'\n')
             .count() as u64;
-        let trimmed = trim_terminators(bytes);
-        (String::from_utf8_lossy(trimmed).into_owned(), lead)
+        (
+            String::from_utf8_lossy(trim_terminators(bytes)).into_owned(),
+            r.line + lead,
+        )
     }
 
-    /// Forgets the bytes before stream offset `end`.
-    fn drain_to(&mut self, end: u64) {
-        let n = (end.saturating_sub(self.base) as usize).min(self.buf.len());
-        self.buf.drain(..n);
-        self.base += n as u64;
+    /// Field `f` of record `r` (raw bytes).
+    fn field(&self, r: &CsvRecord, f: usize) -> &[u8] {
+        let lo = if f == 0 {
+            0
+        } else {
+            self.ends[r.ends_at + f - 1]
+        };
+        let hi = self.ends[r.ends_at + f];
+        &self.fields[r.fields_at + lo..r.fields_at + hi]
     }
 }
 
@@ -668,130 +750,280 @@ fn trim_terminators(mut b: &[u8]) -> &[u8] {
     b
 }
 
+/// The CSV reader: splits the input into records with `csv_core` (RFC 4180 quoting,
+/// CR/LF/CRLF terminators, blank lines skipped); the fields are typed later, in parallel.
 struct CsvState {
-    reader: csv::Reader<Tee>,
+    input: Box<dyn BufRead + Send>,
+    parser: csv_core::Reader,
+    /// Unparsed input; `buf[0]` is the first byte of the next chunk.
+    buf: Vec<u8>,
+    eof: bool,
     /// For each table field, its index in the header.
     mapping: Vec<Option<usize>>,
     fields: usize,
     next_row: u64,
-    record: csv::ByteRecord,
+    /// The parser reached the end of the input.
+    done: bool,
 }
 
 impl CsvState {
     fn open(ctx: &Ctx) -> Result<CsvState> {
-        let inner = open_text(&ctx.path, SourceFormat::Csv)?;
-        let tee = Tee {
-            inner,
-            buf: Vec::new(),
-            base: 0,
-        };
-        let mut reader = csv::ReaderBuilder::new()
+        let input = open_text(&ctx.path, SourceFormat::Csv)?;
+        let parser = csv_core::ReaderBuilder::new()
             .delimiter(ctx.opts.delimiter)
-            .flexible(true)
-            .has_headers(true)
-            .from_reader(tee);
-        let header = reader.byte_headers().map_err(|e| Error::Read {
-            path: ctx.path.clone(),
-            line: Some(1),
-            why: format!("cannot read the CSV header: {e}"),
-        })?;
-        let names: Vec<String> = header
-            .iter()
-            .map(|f| String::from_utf8_lossy(f).trim().to_string())
-            .collect();
-        let fields = names.len();
-        let mapping = map_columns(ctx, &names)?;
-        let end = reader.position().byte();
-        reader.get_mut().drain_to(end);
-        Ok(CsvState {
-            reader,
-            mapping,
-            fields,
+            .build();
+        let mut state = CsvState {
+            input,
+            parser,
+            buf: Vec::new(),
+            eof: false,
+            mapping: Vec::new(),
+            fields: 0,
             next_row: 0,
-            record: csv::ByteRecord::new(),
+            done: false,
+        };
+        let header = state.split(ctx, 1)?;
+        let Some(r) = header.records.first() else {
+            return Err(Error::Read {
+                path: ctx.path.clone(),
+                line: Some(1),
+                why: "the file is empty: a CSV file needs a header line naming its columns"
+                    .to_string(),
+            });
+        };
+        let names: Vec<String> = (0..r.count)
+            .map(|f| {
+                String::from_utf8_lossy(header.field(r, f))
+                    .trim()
+                    .to_string()
+            })
+            .collect();
+        state.fields = names.len();
+        state.mapping = map_columns(ctx, &names)?;
+        state.next_row = 0;
+        Ok(state)
+    }
+
+    /// Reads more input into `buf`; false at the end of the input.
+    fn fill(&mut self, ctx: &Ctx) -> Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        // `read_to_end` appends without zeroing the buffer first.
+        let n = loop {
+            match (&mut self.input)
+                .take(READ_BYTES as u64)
+                .read_to_end(&mut self.buf)
+            {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(Error::Read {
+                        path: ctx.path.clone(),
+                        line: Some(self.parser.line()),
+                        why: e.to_string(),
+                    });
+                }
+            }
+        };
+        if n == 0 {
+            self.eof = true;
+        }
+        Ok(n > 0)
+    }
+
+    /// Splits up to `cap` records off the input.
+    fn split(&mut self, ctx: &Ctx, cap: usize) -> Result<CsvChunk> {
+        use csv_core::ReadRecordResult as R;
+        let mut fields = vec![0u8; 1 << 16];
+        let mut ends = vec![0usize; 1 << 12];
+        let (mut nfields, mut nends) = (0usize, 0usize);
+        let mut records = Vec::new();
+        let mut pos = 0usize;
+        let mut start = 0usize;
+        // csv_core counts lines from 1: the line the next record starts on, before any
+        // blank lines (`CsvChunk::raw` adds those).
+        let mut line = self.parser.line();
+        let (mut rec_fields, mut rec_ends) = (0usize, 0usize);
+        while records.len() < cap && !self.done {
+            if pos == self.buf.len() && !self.eof {
+                self.fill(ctx)?;
+                continue;
+            }
+            let (res, nin, nout, nend) = self.parser.read_record(
+                &self.buf[pos..],
+                &mut fields[nfields..],
+                &mut ends[nends..],
+            );
+            pos += nin;
+            nfields += nout;
+            nends += nend;
+            match res {
+                R::InputEmpty => {
+                    if self.eof && pos == self.buf.len() {
+                        // csv_core reads an empty input as the end: loop to flush.
+                        continue;
+                    }
+                }
+                R::OutputFull => fields.resize(fields.len() * 2, 0),
+                R::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+                R::Record => {
+                    records.push(CsvRecord {
+                        start,
+                        end: pos,
+                        fields_at: rec_fields,
+                        ends_at: rec_ends,
+                        count: nends - rec_ends,
+                        line,
+                        row: self.next_row,
+                    });
+                    self.next_row += 1;
+                    start = pos;
+                    line = self.parser.line();
+                    rec_fields = nfields;
+                    rec_ends = nends;
+                }
+                R::End => self.done = true,
+            }
+        }
+        // The chunk keeps its input (for rejects' raw text); the rest starts the next one.
+        let rest = self.buf.split_off(pos);
+        let input = std::mem::replace(&mut self.buf, rest);
+        fields.truncate(nfields);
+        ends.truncate(nends);
+        let rows_read = records.len() as u64;
+        Ok(CsvChunk {
+            input,
+            fields,
+            ends,
+            records,
+            rows_read,
         })
     }
 
-    fn next_chunk(&mut self, ctx: &Ctx) -> Result<Option<SourceBatch>> {
-        let cap = ctx.opts.batch_rows;
-        let mut builders: Vec<StringBuilder> = (0..self.mapping.len())
-            .map(|_| StringBuilder::new())
-            .collect();
-        let mut metas = Vec::new();
-        let mut rejects = Vec::new();
-        let mut rows_read = 0u64;
-        while rows_read < cap as u64 {
-            let more = self
-                .reader
-                .read_byte_record(&mut self.record)
-                .map_err(|e| Error::Read {
-                    path: ctx.path.clone(),
-                    line: e.position().map(|p| p.line()),
-                    why: e.to_string(),
-                })?;
-            if !more {
-                break;
-            }
-            let (start, line) = self
-                .record
-                .position()
-                .map(|p| (p.byte(), p.line()))
-                .unwrap_or((0, 0));
-            let end = self.reader.position().byte();
-            let (raw, lead) = self.reader.get_ref().text(start, end);
-            let line = line + lead;
-            self.reader.get_mut().drain_to(end);
-            let row = self.next_row;
-            self.next_row += 1;
-            rows_read += 1;
-            let structure = |reason: String| Reject {
-                source: ctx.source.clone(),
-                line: Some(line),
-                row,
-                column: None,
-                rule: STRUCTURE_RULE.to_string(),
-                reason,
-                raw: Some(raw.clone()),
-            };
-            if self.record.len() != self.fields {
-                rejects.push(structure(format!(
-                    "expected {} fields, found {}",
-                    self.fields,
-                    self.record.len()
-                )));
-                continue;
-            }
-            let mut cells = Vec::with_capacity(self.mapping.len());
-            let mut bad_utf8 = None;
-            for (spec, idx) in ctx.table.fields().iter().zip(&self.mapping) {
-                let cell = match idx.and_then(|i| self.record.get(i)) {
-                    Some(bytes) => match std::str::from_utf8(bytes) {
-                        Ok(s) => Some(s),
-                        Err(_) => {
-                            bad_utf8 = Some(spec.name);
-                            break;
-                        }
-                    },
-                    None => None,
-                };
-                cells.push(cell);
-            }
-            if let Some(col) = bad_utf8 {
-                rejects.push(Reject {
-                    column: Some(col.to_string()),
-                    ..structure(format!("{col}: the text is not valid UTF-8"))
-                });
-                continue;
-            }
-            for (b, cell) in builders.iter_mut().zip(cells) {
-                b.append_option(cell);
-            }
-            metas.push(RowMeta { row, line, raw });
-        }
-        if rows_read == 0 {
+    fn next_raw(&mut self, ctx: &Ctx) -> Result<Option<RawChunk>> {
+        let chunk = self.split(ctx, ctx.opts.batch_rows)?;
+        if chunk.records.is_empty() {
             return Ok(None);
         }
-        finish_text_chunk(ctx, builders, metas, rejects, rows_read).map(Some)
+        Ok(Some(RawChunk::Csv {
+            chunk,
+            mapping: self.mapping.clone(),
+            fields: self.fields,
+        }))
+    }
+}
+
+/// Types one CSV chunk: structure checks, text columns, then the common text path.
+fn finish_csv(
+    ctx: &Ctx,
+    chunk: CsvChunk,
+    mapping: &[Option<usize>],
+    fields: usize,
+) -> Result<SourceBatch> {
+    let mut rejects = Vec::new();
+    let structure = |r: &CsvRecord, column: Option<String>, reason: String| {
+        let (raw, line) = chunk.raw(r);
+        Reject {
+            source: ctx.source.clone(),
+            line: Some(line),
+            row: r.row,
+            column,
+            rule: STRUCTURE_RULE.to_string(),
+            reason,
+            raw: Some(raw),
+        }
+    };
+    // Text that is not UTF-8 is rare: one check of all fields, then per record if needed.
+    let all_utf8 = std::str::from_utf8(&chunk.fields).is_ok();
+    let mut good: Vec<usize> = Vec::with_capacity(chunk.records.len());
+    for (i, r) in chunk.records.iter().enumerate() {
+        if r.count != fields {
+            rejects.push(structure(
+                r,
+                None,
+                format!("expected {fields} fields, found {}", r.count),
+            ));
+            continue;
+        }
+        if !all_utf8 {
+            let bad =
+                ctx.table.fields().iter().zip(mapping).find(|(_, m)| {
+                    m.is_some_and(|f| std::str::from_utf8(chunk.field(r, f)).is_err())
+                });
+            if let Some((spec, _)) = bad {
+                rejects.push(structure(
+                    r,
+                    Some(spec.name.to_string()),
+                    format!("{}: the text is not valid UTF-8", spec.name),
+                ));
+                continue;
+            }
+        }
+        good.push(i);
+    }
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(mapping.len());
+    for m in mapping {
+        let column: ArrayRef = match m {
+            None => new_null_array(&DataType::Utf8, good.len()),
+            Some(f) => {
+                let mut offsets: Vec<i32> = Vec::with_capacity(good.len() + 1);
+                offsets.push(0);
+                let total: usize = good
+                    .iter()
+                    .map(|&i| chunk.field(&chunk.records[i], *f).len())
+                    .sum();
+                let mut values: Vec<u8> = Vec::with_capacity(total);
+                for &i in &good {
+                    values.extend_from_slice(chunk.field(&chunk.records[i], *f));
+                    let end = i32::try_from(values.len()).map_err(|_| Error::Read {
+                        path: ctx.path.clone(),
+                        line: Some(chunk.records[i].line),
+                        why: "a chunk's column holds more than 2 GiB of text; lower batch_rows"
+                            .to_string(),
+                    })?;
+                    offsets.push(end);
+                }
+                Arc::new(StringArray::try_new(
+                    OffsetBuffer::new(offsets.into()),
+                    values.into(),
+                    None,
+                )?)
+            }
+        };
+        columns.push(column);
+    }
+    let origins = CsvOrigins {
+        chunk: &chunk,
+        good: &good,
+    };
+    finish_text_chunk(ctx, columns, &origins, rejects, chunk.rows_read)
+}
+
+/// Where the rows of a text chunk came from, asked only for rejected rows.
+trait Origins {
+    /// The 0-based source row of text row `i`.
+    fn row(&self, i: usize) -> u64;
+    /// The raw text and 1-based line of text row `i`.
+    fn raw(&self, i: usize) -> (String, u64);
+    /// The source rows of all text rows.
+    fn rows(&self) -> UInt64Array;
+}
+
+struct CsvOrigins<'a> {
+    chunk: &'a CsvChunk,
+    good: &'a [usize],
+}
+
+impl Origins for CsvOrigins<'_> {
+    fn row(&self, i: usize) -> u64 {
+        self.chunk.records[self.good[i]].row
+    }
+    fn raw(&self, i: usize) -> (String, u64) {
+        self.chunk.raw(&self.chunk.records[self.good[i]])
+    }
+    fn rows(&self) -> UInt64Array {
+        UInt64Array::from_iter_values(self.good.iter().map(|&i| self.chunk.records[i].row))
     }
 }
 
@@ -826,6 +1058,14 @@ fn map_columns(ctx: &Ctx, names: &[String]) -> Result<Vec<Option<usize>>> {
 // ---------------------------------------------------------------------------------------
 // NDJSON.
 
+/// Lines of an NDJSON file, not yet parsed: their bytes back to back, where each ends,
+/// each line's number.
+struct NdjsonChunk {
+    bytes: Vec<u8>,
+    /// Per data line: its span in `bytes`, its 1-based line, its row.
+    lines: Vec<(usize, usize, u64, u64)>,
+}
+
 struct NdjsonState {
     reader: Box<dyn BufRead + Send>,
     line: u64,
@@ -843,15 +1083,13 @@ impl NdjsonState {
         })
     }
 
-    fn next_chunk(&mut self, ctx: &Ctx) -> Result<Option<SourceBatch>> {
-        let cap = ctx.opts.batch_rows as u64;
-        let fields = ctx.table.fields();
-        let mut builders: Vec<StringBuilder> =
-            fields.iter().map(|_| StringBuilder::new()).collect();
-        let mut metas = Vec::new();
-        let mut rejects = Vec::new();
-        let mut rows_read = 0u64;
-        while rows_read < cap {
+    fn next_raw(&mut self, ctx: &Ctx) -> Result<Option<RawChunk>> {
+        let cap = ctx.opts.batch_rows;
+        let mut chunk = NdjsonChunk {
+            bytes: Vec::new(),
+            lines: Vec::new(),
+        };
+        while chunk.lines.len() < cap {
             self.buf.clear();
             let n = self
                 .reader
@@ -869,43 +1107,83 @@ impl NdjsonState {
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let line = self.line;
-            let row = self.next_row;
+            let start = chunk.bytes.len();
+            chunk.bytes.extend_from_slice(bytes);
+            chunk
+                .lines
+                .push((start, chunk.bytes.len(), self.line, self.next_row));
             self.next_row += 1;
-            rows_read += 1;
-            let raw = String::from_utf8_lossy(bytes).into_owned();
-            let object = match serde_json::from_slice::<serde_json::Value>(bytes) {
-                Ok(serde_json::Value::Object(map)) => map,
-                other => {
-                    let reason = match other {
-                        Ok(v) => format!("expected a JSON object, found {}", json_kind(&v)),
-                        Err(e) => format!("not valid JSON: {e}"),
-                    };
-                    rejects.push(Reject {
-                        source: ctx.source.clone(),
-                        line: Some(line),
-                        row,
-                        column: None,
-                        rule: STRUCTURE_RULE.to_string(),
-                        reason,
-                        raw: Some(raw),
-                    });
-                    continue;
-                }
-            };
-            for (b, spec) in builders.iter_mut().zip(fields) {
-                match object.get(spec.name) {
-                    None | Some(serde_json::Value::Null) => b.append_null(),
-                    Some(serde_json::Value::String(s)) => b.append_value(s),
-                    Some(v) => b.append_value(v.to_string()),
-                }
+        }
+        Ok((!chunk.lines.is_empty()).then_some(RawChunk::Ndjson(chunk)))
+    }
+}
+
+/// Parses the JSON lines of one chunk into text columns, then the common text path.
+fn finish_ndjson(ctx: &Ctx, chunk: NdjsonChunk) -> Result<SourceBatch> {
+    let fields = ctx.table.fields();
+    let mut builders: Vec<StringBuilder> = fields.iter().map(|_| StringBuilder::new()).collect();
+    let mut good = Vec::with_capacity(chunk.lines.len());
+    let mut rejects = Vec::new();
+    for (i, &(start, end, line, row)) in chunk.lines.iter().enumerate() {
+        let bytes = &chunk.bytes[start..end];
+        let object = match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(serde_json::Value::Object(map)) => map,
+            other => {
+                let reason = match other {
+                    Ok(v) => format!("expected a JSON object, found {}", json_kind(&v)),
+                    Err(e) => format!("not valid JSON: {e}"),
+                };
+                rejects.push(Reject {
+                    source: ctx.source.clone(),
+                    line: Some(line),
+                    row,
+                    column: None,
+                    rule: STRUCTURE_RULE.to_string(),
+                    reason,
+                    raw: Some(String::from_utf8_lossy(bytes).into_owned()),
+                });
+                continue;
             }
-            metas.push(RowMeta { row, line, raw });
+        };
+        for (b, spec) in builders.iter_mut().zip(fields) {
+            match object.get(spec.name) {
+                None | Some(serde_json::Value::Null) => b.append_null(),
+                Some(serde_json::Value::String(s)) => b.append_value(s),
+                Some(v) => b.append_value(v.to_string()),
+            }
         }
-        if rows_read == 0 {
-            return Ok(None);
-        }
-        finish_text_chunk(ctx, builders, metas, rejects, rows_read).map(Some)
+        good.push(i);
+    }
+    let columns = builders
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
+        .collect();
+    let rows_read = chunk.lines.len() as u64;
+    let origins = NdjsonOrigins {
+        chunk: &chunk,
+        good: &good,
+    };
+    finish_text_chunk(ctx, columns, &origins, rejects, rows_read)
+}
+
+struct NdjsonOrigins<'a> {
+    chunk: &'a NdjsonChunk,
+    good: &'a [usize],
+}
+
+impl Origins for NdjsonOrigins<'_> {
+    fn row(&self, i: usize) -> u64 {
+        self.chunk.lines[self.good[i]].3
+    }
+    fn raw(&self, i: usize) -> (String, u64) {
+        let (start, end, line, _) = self.chunk.lines[self.good[i]];
+        (
+            String::from_utf8_lossy(&self.chunk.bytes[start..end]).into_owned(),
+            line,
+        )
+    }
+    fn rows(&self) -> UInt64Array {
+        UInt64Array::from_iter_values(self.good.iter().map(|&i| self.chunk.lines[i].3))
     }
 }
 
@@ -920,25 +1198,45 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// A chunk of a text file split into records but not typed yet.
+enum RawChunk {
+    Csv {
+        chunk: CsvChunk,
+        mapping: Vec<Option<usize>>,
+        fields: usize,
+    },
+    Ndjson(NdjsonChunk),
+}
+
+impl RawChunk {
+    fn finish(self, ctx: &Ctx) -> Result<SourceBatch> {
+        match self {
+            RawChunk::Csv {
+                chunk,
+                mapping,
+                fields,
+            } => finish_csv(ctx, chunk, &mapping, fields),
+            RawChunk::Ndjson(chunk) => finish_ndjson(ctx, chunk),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Text chunks: timestamps, parse, validate, split.
 
 /// Parses, validates and splits one chunk of text rows (`columns`: the table's fields in
-/// order, `Utf8`; `metas`: one per row; `rejects`: structural rejects already found).
+/// order, `Utf8`; `origins`: where each row came from; `rejects`: structural rejects
+/// already found).
 fn finish_text_chunk(
     ctx: &Ctx,
-    builders: Vec<StringBuilder>,
-    metas: Vec<RowMeta>,
+    mut columns: Vec<ArrayRef>,
+    origins: &dyn Origins,
     mut rejects: Vec<Reject>,
     rows_read: u64,
 ) -> Result<SourceBatch> {
     let table = ctx.table;
-    let n = metas.len();
+    let n = columns.first().map_or(0, |c| c.len());
     let mut reasons: HashMap<(usize, &'static str), String> = HashMap::new();
-    let mut columns: Vec<ArrayRef> = builders
-        .into_iter()
-        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
-        .collect();
     for (spec, column) in table.fields().iter().zip(columns.iter_mut()) {
         if spec.ty == FieldType::Timestamp {
             let (normalised, why) =
@@ -950,25 +1248,35 @@ fn finish_text_chunk(
     let options = RecordBatchOptions::new().with_row_count(Some(n));
     let text = RecordBatch::try_new_with_options(text_schema(table), columns, &options)?;
     let (typed, validation) = validate_text_batch(table, &text, &ctx.opts.validate)?;
+    let mut raw_cache: HashMap<usize, (String, u64)> = HashMap::new();
     for v in &validation.violations {
-        let meta = &metas[v.row];
+        let (raw, line) = raw_cache
+            .entry(v.row)
+            .or_insert_with(|| origins.raw(v.row))
+            .clone();
         let reason = match reasons.get(&(v.row, v.column)) {
             Some(r) if v.rule == PARSE_RULE => r.clone(),
             _ => v.reason.clone(),
         };
         rejects.push(Reject {
             source: ctx.source.clone(),
-            line: Some(meta.line),
-            row: meta.row,
+            line: Some(line),
+            row: origins.row(v.row),
             column: Some(v.column.to_string()),
             rule: v.rule.to_string(),
             reason,
-            raw: Some(meta.raw.clone()),
+            raw: Some(raw),
         });
     }
     rejects.sort_by_key(|r| r.row);
-    let rows = UInt64Array::from_iter_values(metas.iter().map(|m| m.row));
-    split(ctx, &typed, &rows, &validation.invalid, rejects, rows_read)
+    split(
+        ctx,
+        &typed,
+        &origins.rows(),
+        &validation.invalid,
+        rejects,
+        rows_read,
+    )
 }
 
 /// Keeps the valid rows of a validated relaxed-schema batch, as the table's schema.
@@ -980,6 +1288,14 @@ fn split(
     rejects: Vec<Reject>,
     rows_read: u64,
 ) -> Result<SourceBatch> {
+    if invalid.true_count() == 0 {
+        return Ok(SourceBatch {
+            batch: strict(ctx.table.schema(), typed.clone())?,
+            rows: rows.clone(),
+            rejects,
+            rows_read,
+        });
+    }
     let keep = boolean::not(invalid)?;
     let accepted = filter_record_batch(typed, &keep)?;
     let rows = filter(rows, &keep)?.as_primitive().clone();
@@ -1011,8 +1327,17 @@ fn normalise_timestamps(
     text: &StringArray,
     time: &TimeOptions,
 ) -> (StringArray, Vec<(usize, String)>) {
+    // Most files send RFC 3339 with an offset: then nothing is rewritten or copied.
+    let needs = |s: &str| {
+        let s = s.trim();
+        let digits = s.strip_prefix('-').unwrap_or(s);
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            || (s.len() >= 19 && !has_offset(s))
+    };
+    if !text.iter().flatten().any(needs) {
+        return (text.clone(), Vec::new());
+    }
     let mut why = Vec::new();
-    let mut changed = false;
     let out: StringArray = text
         .iter()
         .enumerate()
@@ -1020,10 +1345,7 @@ fn normalise_timestamps(
             let s = v?;
             match normalise_one(s.trim(), time) {
                 Normal::Keep => Some(s.to_string()),
-                Normal::Rfc3339(us) => {
-                    changed = true;
-                    Some(fabrik_model::time::format_micros(us))
-                }
+                Normal::Rfc3339(us) => Some(fabrik_model::time::format_micros(us)),
                 Normal::Fail(reason) => {
                     why.push((row, format!("{}: '{s}' {reason}", spec.name)));
                     Some(s.to_string())
@@ -1031,11 +1353,7 @@ fn normalise_timestamps(
             }
         })
         .collect();
-    if changed || !why.is_empty() {
-        (out, why)
-    } else {
-        (text.clone(), why)
-    }
+    (out, why)
 }
 
 enum Normal {

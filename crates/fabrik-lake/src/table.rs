@@ -43,6 +43,7 @@
 //! (`OPTIMIZE`, `dataChange = false`).
 
 mod layout;
+mod order;
 
 pub use layout::{
     DedupPolicy, Layout, PartitionColumn, ROW_GROUP_ROWS, lake_schema, layout,
@@ -55,20 +56,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::array::{Array, BooleanArray, RecordBatch, StringArray, UInt32Array};
 use datafusion::arrow::compute::{
-    SortColumn, cast, concat_batches, filter_record_batch, lexsort_to_indices, take_record_batch,
+    cast, concat_batches, filter_record_batch, take, take_record_batch,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
-use datafusion::arrow::util::display::array_value_to_string;
 use datafusion::catalog::TableProvider;
 use datafusion::object_store::ObjectStore;
 use datafusion::object_store::memory::InMemory;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{Expr, SessionContext};
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
-use deltalake::kernel::{Action, Add, LogicalFileView, Remove, StructType, Transaction};
+use deltalake::kernel::{Action, Add, LogicalFileView, StructType, Transaction};
 use deltalake::operations::vacuum::VacuumMode;
 use deltalake::operations::write::writer::{DeltaWriter, WriterConfig};
 use deltalake::protocol::{DeltaOperation, SaveMode};
@@ -531,15 +530,17 @@ impl LakeTable {
         self.handle.refuse_pinned()?;
         let lay = layout(self.table);
         let schema = lake_schema(self.table);
-        let lake_batches = batches
-            .iter()
-            .map(|b| with_partition_columns(self.table, b))
-            .collect::<Result<Vec<_>>>()?;
-        let all = concat_batches(&schema, &lake_batches)?;
+        let all = {
+            let lake_batches = batches
+                .iter()
+                .map(|b| with_partition_columns(self.table, b))
+                .collect::<Result<Vec<_>>>()?;
+            drop(batches);
+            concat_batches(&schema, &lake_batches)?
+        };
         let given = all.num_rows() as u64;
-        let (unique, _) = dedup_within(&all, self.table.key(), lay.dedup)?;
-        let within = given - unique.num_rows() as u64;
-        let sorted = sort_batch(&unique, lay.sort_by)?;
+        let (groups, kept) = order::plan(&all, self.table, &lay)?;
+        let within = given - kept;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -547,7 +548,7 @@ impl LakeTable {
             if self.handle.has_transaction(&dt, app_id).await? {
                 return Ok(WriteOutcome::skipped(v64(dt.version())));
             }
-            match self.write_once(&dt, &sorted, app_id, &lay).await {
+            match self.write_once(&dt, &all, &groups, app_id, &lay).await {
                 Ok(mut out) => {
                     out.duplicates_skipped += within;
                     return Ok(out);
@@ -564,41 +565,67 @@ impl LakeTable {
         }
     }
 
+    /// One attempt at a write: dedup against the stored rows of the touched partitions,
+    /// write the files (partitions in parallel), commit.
     async fn write_once(
         &self,
         dt: &DeltaTable,
-        batch: &RecordBatch,
+        all: &RecordBatch,
+        groups: &[order::Group],
         app_id: &str,
         lay: &Layout,
     ) -> Result<WriteOutcome> {
         let name = &self.handle.name;
         let partitions = lay.partition_names();
-        let touched = partition_tuples(batch, &partitions)?;
-        let files = files_in_partitions(dt, &partitions, &touched, name)?;
         let key = self.table.key();
         let schema = lake_schema(self.table);
-        let (to_write, removes, dups, replaced) = if files.is_empty() || batch.num_rows() == 0 {
-            (batch.clone(), Vec::new(), 0, 0)
-        } else {
-            let existing = read_files(dt, &files, name, true).await?;
-            let existing_keys = key_rows(&existing, key)?;
-            let new_keys = key_rows(batch, key)?;
+        let stored = files_by_partition(dt, &partitions, name)?;
+        let mut jobs: Vec<Job> = Vec::with_capacity(groups.len());
+        let (mut removes, mut dups, mut replaced) = (Vec::new(), 0u64, 0u64);
+        for g in groups {
+            if g.rows.is_empty() {
+                continue;
+            }
+            let candidates = match stored.get(&g.values) {
+                Some(files) => {
+                    let key_cols = order::columns(all, key)?;
+                    let idx = UInt32Array::from(g.rows.clone());
+                    let key_cols = key_cols
+                        .iter()
+                        .map(|c| Ok(take(c.as_ref(), &idx, None)?))
+                        .collect::<Result<Vec<_>>>()?;
+                    let bounds = order::bounds(&key_cols)?;
+                    let files: Vec<LogicalFileView> = files
+                        .iter()
+                        .filter(|f| may_hold(f, key, &bounds))
+                        .cloned()
+                        .collect();
+                    (!files.is_empty()).then_some((files, key_cols, bounds))
+                }
+                None => None,
+            };
+            let Some((files, new_keys, bounds)) = candidates else {
+                jobs.push(Job::Take(g.rows.clone()));
+                continue;
+            };
+            let with_file = lay.dedup == DedupPolicy::KeepLast;
+            let filter = order::bounds_filter(key, &new_keys, &bounds)?;
+            let existing = read_files(dt, &files, name, Some(key), filter, with_file).await?;
+            let old_keys = order::columns(&existing, key)?;
+            let (old_matched, new_matched) = order::shared_keys(&old_keys, &new_keys)?;
             match lay.dedup {
                 DedupPolicy::KeepFirst => {
-                    let stored: HashSet<OwnedRow> = (0..existing_keys.num_rows())
-                        .map(|i| existing_keys.row(i).owned())
+                    let rows: Vec<u32> = g
+                        .rows
+                        .iter()
+                        .zip(&new_matched)
+                        .filter(|(_, m)| !**m)
+                        .map(|(r, _)| *r)
                         .collect();
-                    let keep: Vec<bool> = (0..new_keys.num_rows())
-                        .map(|i| !stored.contains(&new_keys.row(i).owned()))
-                        .collect();
-                    let kept = filter_record_batch(batch, &keep.into())?;
-                    let dups = (batch.num_rows() - kept.num_rows()) as u64;
-                    (kept, Vec::new(), dups, 0)
+                    dups += (g.rows.len() - rows.len()) as u64;
+                    jobs.push(Job::Take(rows));
                 }
                 DedupPolicy::KeepLast => {
-                    let incoming: HashSet<OwnedRow> = (0..new_keys.num_rows())
-                        .map(|i| new_keys.row(i).owned())
-                        .collect();
                     let file_col = existing
                         .column_by_name(FILE_COLUMN)
                         .map(|c| cast(c, &DataType::Utf8))
@@ -611,34 +638,45 @@ impl LakeTable {
                             column: FILE_COLUMN.to_string(),
                             why: "scan did not return file paths".to_string(),
                         })?;
-                    let mut hit_files: HashSet<String> = HashSet::new();
-                    let mut replaced = 0u64;
-                    let matched: Vec<bool> = (0..existing_keys.num_rows())
-                        .map(|i| incoming.contains(&existing_keys.row(i).owned()))
+                    let hit_files: HashSet<String> = old_matched
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, m)| **m)
+                        .map(|(i, _)| file_col.value(i).to_string())
                         .collect();
-                    for (i, m) in matched.iter().enumerate() {
-                        if *m {
-                            replaced += 1;
-                            hit_files.insert(file_col.value(i).to_string());
-                        }
+                    replaced += old_matched.iter().filter(|m| **m).count() as u64;
+                    if hit_files.is_empty() {
+                        jobs.push(Job::Take(g.rows.clone()));
+                        continue;
                     }
-                    let keep_old: Vec<bool> = (0..existing.num_rows())
-                        .map(|i| !matched[i] && hit_files.contains(file_col.value(i)))
-                        .collect();
-                    let old = filter_record_batch(&existing, &keep_old.into())?;
-                    let old = project_to(&old, &schema, name)?;
-                    let merged = concat_batches(&schema, [batch, &old])?;
-                    let merged = sort_batch(&merged, lay.sort_by)?;
-                    let removes: Vec<Remove> = files
+                    // Rewrite the files holding a replaced key: their other rows plus the
+                    // new ones, sorted again.
+                    let hit: Vec<LogicalFileView> = files
                         .iter()
                         .filter(|f| hit_files.iter().any(|h| path_matches(h, &f.path())))
-                        .map(|f| f.remove_action(true))
+                        .cloned()
                         .collect();
-                    (merged, removes, 0, replaced)
+                    let old = read_files(dt, &hit, name, None, None, false).await?;
+                    let old = project_to(&old, &schema, name)?;
+                    let old_keys = order::columns(&old, key)?;
+                    let (old_hit, _) = order::shared_keys(&old_keys, &new_keys)?;
+                    let keep_old: BooleanArray = old_hit.iter().map(|m| Some(!m)).collect();
+                    let old = filter_record_batch(&old, &keep_old)?;
+                    let new = take_record_batch(all, &UInt32Array::from(g.rows.clone()))?;
+                    let merged = concat_batches(&schema, [&new, &old])?;
+                    let (mut regrouped, _) = order::plan(&merged, self.table, lay)?;
+                    let rows = regrouped.pop().map(|g| g.rows).unwrap_or_default();
+                    jobs.push(Job::Batch(take_record_batch(
+                        &merged,
+                        &UInt32Array::from(rows),
+                    )?));
+                    removes.extend(hit.iter().map(|f| f.remove_action(true)));
                 }
             }
-        };
-        let adds = write_files(dt, self.table, &to_write, lay, name, true).await?;
+        }
+        let touched: BTreeSet<Vec<String>> = groups.iter().map(|g| g.values.clone()).collect();
+        let written: u64 = jobs.iter().map(Job::rows).sum::<u64>();
+        let adds = write_jobs(dt, self.table, all, jobs, lay, name).await?;
         let predicate = partition_predicate(&schema, &partitions, &touched);
         let operation = DeltaOperation::Write {
             mode: SaveMode::Append,
@@ -652,10 +690,12 @@ impl LakeTable {
         let mut actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
         actions.extend(removes.into_iter().map(Action::Remove));
         let version = commit(dt, actions, operation, Some(app_id), name).await?;
+        let given: u64 = groups.iter().map(|g| g.rows.len() as u64).sum();
+        let _ = written;
         Ok(WriteOutcome {
             version,
             // Keep-last rewrites old rows of the touched files too: those are not "given".
-            rows_written: batch.num_rows() as u64 - dups,
+            rows_written: given - dups,
             duplicates_skipped: dups,
             rows_replaced: replaced,
             files_added,
@@ -743,10 +783,18 @@ impl LakeTable {
             let mut adds = Vec::new();
             let mut removes = Vec::new();
             for files in groups.values() {
-                let rows = read_files(&dt, files, name, false).await?;
+                let rows = read_files(&dt, files, name, None, None, false).await?;
                 let rows = project_to(&rows, &schema, name)?;
                 let rows = sort_batch(&rows, lay.sort_by)?;
-                let mut written = write_files(&dt, self.table, &rows, &lay, name, true).await?;
+                let mut written = write_jobs(
+                    &dt,
+                    self.table,
+                    &rows,
+                    vec![Job::Batch(rows.clone())],
+                    &lay,
+                    name,
+                )
+                .await?;
                 for a in &mut written {
                     a.data_change = false;
                 }
@@ -937,135 +985,103 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(cap_ms / 2 + jitter / 2)).await;
 }
 
-/// Keeps one row per key: the first or the last seen. Returns the rows and their indices.
-fn dedup_within(
-    batch: &RecordBatch,
-    key: &[&str],
-    policy: DedupPolicy,
-) -> Result<(RecordBatch, Vec<u32>)> {
-    let rows = key_rows(batch, key)?;
-    let mut seen: HashMap<OwnedRow, u32> = HashMap::with_capacity(batch.num_rows());
-    let mut order: Vec<OwnedRow> = Vec::new();
-    for i in 0..rows.num_rows() {
-        let r = rows.row(i).owned();
-        let idx = u32::try_from(i).map_err(|_| Error::BatchSchema {
-            table: String::new(),
-            column: String::new(),
-            why: "more than 2^32 rows in one write".to_string(),
-        })?;
-        match seen.get_mut(&r) {
-            Some(slot) => {
-                if policy == DedupPolicy::KeepLast {
-                    *slot = idx;
-                }
-            }
-            None => {
-                seen.insert(r.clone(), idx);
-                order.push(r);
-            }
-        }
-    }
-    let mut idx: Vec<u32> = order.iter().filter_map(|r| seen.get(r).copied()).collect();
-    idx.sort_unstable();
-    let out = take_record_batch(
-        batch,
-        &datafusion::arrow::array::UInt32Array::from(idx.clone()),
-    )?;
-    Ok((out, idx))
-}
-
-fn key_rows(batch: &RecordBatch, key: &[&str]) -> Result<datafusion::arrow::row::Rows> {
-    let mut cols: Vec<ArrayRef> = Vec::with_capacity(key.len());
-    for k in key {
-        let c = batch.column_by_name(k).ok_or_else(|| Error::BatchSchema {
-            table: String::new(),
-            column: (*k).to_string(),
-            why: "key column missing".to_string(),
-        })?;
-        // Normalise physical variants (Utf8View, dictionaries) so keys compare by value.
-        let c = match c.data_type() {
-            DataType::Utf8View | DataType::LargeUtf8 | DataType::Dictionary(_, _) => {
-                cast(c, &DataType::Utf8)?
-            }
-            _ => Arc::clone(c),
-        };
-        cols.push(c);
-    }
-    let converter = RowConverter::new(
-        cols.iter()
-            .map(|c| SortField::new(c.data_type().clone()))
-            .collect(),
-    )?;
-    Ok(converter.convert_columns(&cols)?)
-}
-
+/// Sorts a batch by the columns `by` (stable).
 fn sort_batch(batch: &RecordBatch, by: &[&str]) -> Result<RecordBatch> {
     if by.is_empty() || batch.num_rows() < 2 {
         return Ok(batch.clone());
     }
-    let cols = by
-        .iter()
-        .filter_map(|c| batch.column_by_name(c))
-        .map(|c| SortColumn {
-            values: Arc::clone(c),
-            options: None,
-        })
-        .collect::<Vec<_>>();
-    let idx = lexsort_to_indices(&cols, None)?;
-    Ok(take_record_batch(batch, &idx)?)
+    let keys = order::Keys::new(&order::columns(batch, by)?)?;
+    let idx = keys.sorted(None);
+    if idx.windows(2).all(|w| w[0] < w[1]) {
+        return Ok(batch.clone());
+    }
+    Ok(take_record_batch(batch, &UInt32Array::from(idx))?)
 }
 
-/// Distinct partition value tuples of `batch` (as Delta partition strings).
-fn partition_tuples(batch: &RecordBatch, partitions: &[String]) -> Result<BTreeSet<Vec<String>>> {
-    let mut out = BTreeSet::new();
-    if partitions.is_empty() {
-        return Ok(out);
-    }
-    let cols = partitions
-        .iter()
-        .filter_map(|p| batch.column_by_name(p))
-        .collect::<Vec<_>>();
-    for i in 0..batch.num_rows() {
-        let t = cols
-            .iter()
-            .map(|c| array_value_to_string(c.as_ref(), i))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        out.insert(t);
-    }
-    Ok(out)
-}
-
-/// Active files of the partitions in `touched` (all files when unpartitioned).
-fn files_in_partitions(
+/// Active files of the table by partition value tuple (one entry, `[]`, when
+/// unpartitioned).
+fn files_by_partition(
     dt: &DeltaTable,
     partitions: &[String],
-    touched: &BTreeSet<Vec<String>>,
     name: &str,
-) -> Result<Vec<LogicalFileView>> {
+) -> Result<HashMap<Vec<String>, Vec<LogicalFileView>>> {
     let snapshot = dt.snapshot().map_err(delta_err(name))?;
-    let mut out = Vec::new();
+    let mut out: HashMap<Vec<String>, Vec<LogicalFileView>> = HashMap::new();
     for f in snapshot.log_data().iter() {
-        if !partitions.is_empty() {
-            let values = f.partition_values_map();
-            let t: Vec<String> = partitions
-                .iter()
-                .map(|p| values.get(p).cloned().flatten().unwrap_or_default())
-                .collect();
-            if !touched.contains(&t) {
-                continue;
-            }
-        }
-        out.push(f);
+        let values = f.partition_values_map();
+        let t: Vec<String> = partitions
+            .iter()
+            .map(|p| values.get(p).cloned().flatten().unwrap_or_default())
+            .collect();
+        out.entry(t).or_default().push(f);
     }
     Ok(out)
+}
+
+/// Whether a stored file may hold a key within `bounds` (per key column), judged by its
+/// Delta statistics (`minValues`/`maxValues`); a file without usable statistics may.
+fn may_hold(
+    f: &LogicalFileView,
+    key: &[&str],
+    bounds: &[Option<(order::Bound, order::Bound)>],
+) -> bool {
+    let Some(stats) = f
+        .stats()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+    else {
+        return true;
+    };
+    key.iter().zip(bounds).all(|(col, b)| {
+        let Some((lo, hi)) = b else { return true };
+        let fmin = stats
+            .get("minValues")
+            .and_then(|m| m.get(*col))
+            .and_then(|v| stat_bound(v, lo, false));
+        let fmax = stats
+            .get("maxValues")
+            .and_then(|m| m.get(*col))
+            .and_then(|v| stat_bound(v, lo, true));
+        match (fmin, fmax) {
+            (Some(fmin), Some(fmax)) => !(fmax < *lo || fmin > *hi),
+            _ => true,
+        }
+    })
+}
+
+/// A Delta statistic as a bound of the same kind as `like`. Timestamps are written with
+/// millisecond precision (truncated): an upper bound is widened by a millisecond. Strings
+/// may be truncated (to 32 characters): such a bound is not used.
+fn stat_bound(v: &serde_json::Value, like: &order::Bound, upper: bool) -> Option<order::Bound> {
+    match (like, v) {
+        (order::Bound::Text(_), serde_json::Value::String(s)) if s.chars().count() < 32 => {
+            Some(order::Bound::Text(s.clone()))
+        }
+        (order::Bound::Int(_), serde_json::Value::Number(n)) => n.as_i64().map(order::Bound::Int),
+        (order::Bound::Int(_), serde_json::Value::String(s)) => {
+            if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+                let us = t.timestamp_micros();
+                Some(order::Bound::Int(if upper { us + 1_000 } else { us }))
+            } else {
+                let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+                let days = d
+                    .signed_duration_since(chrono::NaiveDate::default())
+                    .num_days();
+                Some(order::Bound::Int(days))
+            }
+        }
+        _ => None,
+    }
 }
 
 /// Reads the rows of `files` through deltalake's provider (partition values included),
-/// optionally with the file path of each row.
+/// only the columns `columns` and the rows passing `filter` when given (statistics and the
+/// page index skip the rest), optionally with the file path of each row.
 async fn read_files(
     dt: &DeltaTable,
     files: &[LogicalFileView],
     name: &str,
+    columns: Option<&[&str]>,
+    filter: Option<Expr>,
     with_file: bool,
 ) -> Result<RecordBatch> {
     let mut builder = dt
@@ -1078,7 +1094,17 @@ async fn read_files(
     let ctx = SessionContext::new();
     dt.update_datafusion_session(&ctx.state())
         .map_err(delta_err(name))?;
-    let df = ctx.read_table(provider)?;
+    let mut df = ctx.read_table(provider)?;
+    if let Some(filter) = filter {
+        df = df.filter(filter)?;
+    }
+    if let Some(columns) = columns {
+        let mut wanted: Vec<&str> = columns.to_vec();
+        if with_file {
+            wanted.push(FILE_COLUMN);
+        }
+        df = df.select_columns(&wanted)?;
+    }
     let out_schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await?;
     Ok(concat_batches(&out_schema, &batches)?)
@@ -1133,25 +1159,39 @@ fn delta_writer(
     Ok(DeltaWriter::new(dt.log_store().object_store(None), config))
 }
 
-/// Writes `batch` (lake schema, already sorted) as data files of the table; returns the
-/// Add actions (not committed).
-async fn write_files(
+/// What one writer task writes: rows of the write's batch, or a batch of its own. Each
+/// job holds the rows of one partition, sorted.
+enum Job {
+    /// These rows of the write's batch, in this order.
+    Take(Vec<u32>),
+    /// This batch (lake schema).
+    Batch(RecordBatch),
+}
+
+impl Job {
+    fn rows(&self) -> u64 {
+        match self {
+            Job::Take(r) => r.len() as u64,
+            Job::Batch(b) => b.num_rows() as u64,
+        }
+    }
+}
+
+/// Writes the jobs as data files of the table, partitions in parallel (one task per job,
+/// as many at a time as there are cores); returns the Add actions (not committed).
+async fn write_jobs(
     dt: &DeltaTable,
     table: Table,
-    batch: &RecordBatch,
+    all: &RecordBatch,
+    jobs: Vec<Job>,
     lay: &Layout,
     name: &str,
-    sorted: bool,
 ) -> Result<Vec<Add>> {
-    if batch.num_rows() == 0 {
-        return Ok(Vec::new());
-    }
     let table_schema = dt
         .snapshot()
         .map_err(delta_err(name))?
         .snapshot()
         .arrow_schema();
-    let batch = project_to(batch, &table_schema, name)?;
     let partitions = lay.partition_names();
     let file_schema = Schema::new(
         table_schema
@@ -1161,25 +1201,74 @@ async fn write_files(
             .map(|f| f.as_ref().clone())
             .collect::<Vec<_>>(),
     );
-    let props = layout::writer_properties(table, &file_schema, sorted)?;
-    let mut w = delta_writer(
-        dt,
-        table_schema,
+    let props = layout::writer_properties(table, &file_schema, true)?;
+    let store = dt.log_store().object_store(None);
+    let snapshot = dt.snapshot().map_err(delta_err(name))?;
+    let (num_idx, stats_cols) = deltalake::operations::get_num_idx_cols_and_stats_columns(
+        Some(snapshot.table_config()),
+        HashMap::new(),
+    );
+    let config = WriterConfig::new(
+        Arc::clone(&table_schema),
         partitions,
-        props,
-        lay.target_file_bytes,
-        name,
-    )?;
+        Some(props),
+        std::num::NonZeroU64::new(lay.target_file_bytes),
+        None,
+        num_idx,
+        stats_cols,
+    );
+    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
     let step = lay.target_file_rows.max(1);
-    let mut offset = 0;
-    while offset < batch.num_rows() {
-        let len = step.min(batch.num_rows() - offset);
-        w.write(&batch.slice(offset, len))
-            .await
-            .map_err(delta_err(name))?;
-        offset += len;
+    let mut running = tokio::task::JoinSet::new();
+    let mut adds = Vec::new();
+    for job in jobs.into_iter().filter(|j| j.rows() > 0) {
+        while running.len() >= parallel {
+            if let Some(done) = running.join_next().await {
+                adds.extend(joined(done, name)?);
+            }
+        }
+        let (all, store, config, table_schema, name) = (
+            all.clone(),
+            Arc::clone(&store),
+            config.clone(),
+            Arc::clone(&table_schema),
+            name.to_string(),
+        );
+        running.spawn(async move {
+            let batch = match job {
+                Job::Take(rows) => take_record_batch(&all, &UInt32Array::from(rows))?,
+                Job::Batch(b) => b,
+            };
+            drop(all);
+            let batch = project_to(&batch, &table_schema, &name)?;
+            let mut w = DeltaWriter::new(store, config);
+            let mut offset = 0;
+            while offset < batch.num_rows() {
+                let len = step.min(batch.num_rows() - offset);
+                w.write(&batch.slice(offset, len))
+                    .await
+                    .map_err(delta_err(&name))?;
+                offset += len;
+            }
+            w.close().await.map_err(delta_err(&name))
+        });
     }
-    w.close().await.map_err(delta_err(name))
+    while let Some(done) = running.join_next().await {
+        adds.extend(joined(done, name)?);
+    }
+    Ok(adds)
+}
+
+fn joined(
+    done: std::result::Result<Result<Vec<Add>>, tokio::task::JoinError>,
+    name: &str,
+) -> Result<Vec<Add>> {
+    done.map_err(|e| Error::Delta {
+        table: name.to_string(),
+        source: Box::new(DeltaTableError::Generic(format!(
+            "a file writer task failed: {e}"
+        ))),
+    })?
 }
 
 /// Whether a scanned file path (URL or path) designates the Add path `add_path`.
