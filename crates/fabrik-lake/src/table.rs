@@ -43,6 +43,7 @@
 //! (`OPTIMIZE`, `dataChange = false`).
 
 mod layout;
+mod scan;
 
 pub use layout::{
     DedupPolicy, Layout, PartitionColumn, ROW_GROUP_ROWS, lake_schema, layout,

@@ -15,7 +15,9 @@
 //! ```
 
 pub mod error;
+pub mod lake;
 pub mod session;
 
 pub use error::{Error, Result};
+pub use lake::{LAKE_AS_OF, LAKE_HISTORY};
 pub use session::{OPERATING_LIMITS_TABLE, Session};
