@@ -44,7 +44,9 @@ pub const LAKE_AS_OF: &str = "lake_as_of";
 /// `lake_history(table [, last_n])`: the commits of the lake table `table`, oldest first,
 /// with the columns of [`LakeTable::history_schema`] (`version`, `timestamp`, `operation`,
 /// `app_id`, `files_added`, `files_removed`, `rows_added`); only the last `last_n` when
-/// given.
+/// given. The log is read when the query runs, so commits made after the lake was
+/// registered are listed too (and `lake_as_of` reads them), while the table itself stays at
+/// the version it was registered at.
 pub const LAKE_HISTORY: &str = "lake_history";
 
 const AS_OF_USAGE: &str =
@@ -179,17 +181,21 @@ impl AsOfTable {
     async fn resolve(&self) -> crate::Result<Arc<dyn TableProvider>> {
         let name = self.table.table().name();
         let pinned = match self.at {
-            AsOf::Version(v) => {
-                let latest = self.table.version().await?;
-                if !(0..=latest).contains(&v) {
-                    return Err(Error::NoSuchVersion {
-                        table: name.to_string(),
-                        requested: v,
-                        latest,
-                    });
+            AsOf::Version(v) => match self.table.as_of_version(v).await {
+                Ok(pinned) => pinned,
+                Err(e) => {
+                    // Say which versions exist when the one asked for is not among them.
+                    let latest = self.table.version().await?;
+                    if !(0..=latest).contains(&v) {
+                        return Err(Error::NoSuchVersion {
+                            table: name.to_string(),
+                            requested: v,
+                            latest,
+                        });
+                    }
+                    return Err(e.into());
                 }
-                self.table.as_of_version(v).await?
-            }
+            },
             AsOf::Timestamp(ts) => self.table.as_of_timestamp(ts).await?,
         };
         let provider = pinned.scan_provider().await?;

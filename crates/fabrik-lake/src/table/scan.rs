@@ -80,7 +80,7 @@ use deltalake::table::state::DeltaTableState;
 /// when that is larger). An ordered scan reads all its groups at once (one open Parquet
 /// reader each, about a row group of the projected columns in memory), so a scan over more
 /// mutually overlapping files than this gives up the declared order instead.
-pub const MAX_ORDERED_FILE_GROUPS: usize = 64;
+const MAX_ORDERED_FILE_GROUPS: usize = 64;
 
 /// Reader features of the Delta protocol this provider refuses (see the module docs).
 const REFUSED_READER_FEATURES: &[&str] = &["deletionVectors"];
@@ -91,15 +91,30 @@ const HISTORY_CONCURRENCY: usize = 8;
 impl LakeTable {
     /// A DataFusion table provider over the data files of this table at this handle's
     /// version that declares the table's per-file sort order ([`Table::sort_order`]), so
-    /// that queries ordered by it run without a sort (see the [module docs](self) for how
-    /// files are grouped and when the order is not declared).
+    /// that queries ordered by it (or merging, grouping or windowing on it) run without a
+    /// sort: `ORDER BY sensor_id, ts` on `sensor_readings` becomes a merge of the sorted
+    /// files.
     ///
-    /// Columns are the Delta table's (as [`LakeTable::provider`]: `quality` is `Int8`), but
-    /// text stays `Utf8` and partition columns keep their types. Register the table's
-    /// object store in the session first with [`LakeTable::prepare_session`].
+    /// The files, their partition values and statistics come from the Delta log (no file
+    /// is opened to build it). Filters on partition columns only are applied exactly, file
+    /// by file; the others prune files on the log's min/max statistics and go on to the
+    /// Parquet reader. Files that do not overlap in the sort order are read one after the
+    /// other in one partition, the others in partitions of their own, merged in order by
+    /// DataFusion. The order is declared only for scans whose files all declare it in their
+    /// Parquet footers (`sorting_columns`, which fabrik writes: a file appended by another
+    /// tool turns it off for the scans that read it), over non-nullable sort columns, and
+    /// that need at most 64 ordered partitions (or the session's `target_partitions`, if
+    /// larger): every partition of an ordered merge is read at once. Otherwise the scan is
+    /// spread over `target_partitions` without an order and DataFusion sorts where needed.
+    ///
+    /// Columns are the Delta table's, in its order (as [`LakeTable::provider`]: `quality`
+    /// is `Int8`), but text stays `Utf8` and partition columns keep their types (`plant_id`
+    /// text, `day`/`month` dates). Register the table's object store in the session first
+    /// with [`LakeTable::prepare_session`].
     ///
     /// Refuses ([`Error::UnsupportedFeature`]) a table whose protocol uses deletion vectors
-    /// or column mapping.
+    /// or column mapping, which fabrik never writes and which plain Parquet reads would get
+    /// wrong; [`LakeTable::provider`] reads those.
     pub async fn scan_provider(&self) -> Result<Arc<dyn TableProvider>> {
         let dt = self.handle.delta().await?;
         Ok(Arc::new(LakeScan::try_new(
@@ -285,6 +300,8 @@ struct LakeScan {
     store_url: ObjectStoreUrl,
     /// The snapshot's files with partition values and statistics (over `scan_schema`).
     files: Vec<PartitionedFile>,
+    /// [`MAX_ORDERED_FILE_GROUPS`] (a field so that tests can lower it).
+    max_ordered_groups: usize,
 }
 
 impl LakeScan {
@@ -348,6 +365,7 @@ impl LakeScan {
             ordering,
             store_url,
             files,
+            max_ordered_groups: MAX_ORDERED_FILE_GROUPS,
         })
     }
 
@@ -453,7 +471,7 @@ impl LakeScan {
                     .map(|f| FileGroup::new(vec![f.clone()]))
                     .collect()
             });
-            if groups.len() <= MAX_ORDERED_FILE_GROUPS.max(target) {
+            if groups.len() <= self.max_ordered_groups.max(target) {
                 return Ok((groups, vec![ordering.clone()]));
             }
         }
@@ -836,5 +854,285 @@ impl PruningStatistics for FileStatistics<'_> {
         _values: &HashSet<ScalarValue>,
     ) -> Option<BooleanArray> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::{Lake, lake_schema, with_partition_columns};
+    use datafusion::arrow::array::{Float64Array, UInt8Array};
+    use datafusion::arrow::util::pretty::pretty_format_batches;
+    use datafusion::prelude::{SessionConfig, SessionContext};
+    use deltalake::TableProperty;
+    use deltalake::kernel::StructType;
+    use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+
+    /// 2024-03-01T00:00:00Z in µs.
+    const T0: i64 = 1_709_251_200_000_000;
+
+    /// Readings of `sensors` at `start`, `start` + 1 s, … (`n` each), plant P01.
+    fn readings(sensors: &[&str], start: i64, n: i64) -> RecordBatch {
+        let rows: Vec<(&str, i64)> = sensors
+            .iter()
+            .flat_map(|s| (0..n).map(move |i| (*s, start + i * 1_000_000)))
+            .collect();
+        let len = rows.len();
+        let text = |v: Vec<String>| Arc::new(StringArray::from(v)) as ArrayRef;
+        RecordBatch::try_new(
+            Table::SensorReadings.schema(),
+            vec![
+                text(vec!["P01".into(); len]),
+                text(vec!["P01-L1".into(); len]),
+                text(vec!["P01-L1-M1".into(); len]),
+                text(rows.iter().map(|r| r.0.to_string()).collect()),
+                text(vec!["temperature".into(); len]),
+                Arc::new(
+                    TimestampMicrosecondArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+                        .with_timezone("UTC"),
+                ),
+                Arc::new(Float64Array::from(vec![1.0; len])),
+                Arc::new(UInt8Array::from(vec![0; len])),
+            ],
+        )
+        .expect("readings")
+    }
+
+    /// A memory lake whose telemetry has two overlapping files in one partition.
+    async fn overlapping() -> LakeTable {
+        let lake = Lake::open("memory:///").await.expect("lake");
+        let t = lake.table(Table::SensorReadings).await.expect("table");
+        t.write(vec![readings(&["S1", "S2"], T0, 10)], "a")
+            .await
+            .expect("write a");
+        t.write(vec![readings(&["S1", "S2"], T0 + 500_000, 10)], "b")
+            .await
+            .expect("write b");
+        t
+    }
+
+    async fn plan(t: &LakeTable, provider: Arc<dyn TableProvider>, sql: &str) -> String {
+        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(2));
+        t.prepare_session(&ctx).await.expect("prepare");
+        ctx.register_table("t", provider).expect("register");
+        let explain = ctx
+            .sql(&format!("EXPLAIN {sql}"))
+            .await
+            .expect("explain")
+            .collect()
+            .await
+            .expect("explain");
+        pretty_format_batches(&explain).expect("pretty").to_string()
+    }
+
+    const ORDERED: &str = "SELECT sensor_id, ts FROM t ORDER BY sensor_id, ts";
+
+    #[tokio::test]
+    async fn declares_the_order_only_of_files_whose_footers_declare_it() {
+        let t = overlapping().await;
+        let sorted = plan(&t, t.scan_provider().await.expect("provider"), ORDERED).await;
+        assert!(
+            sorted.contains("output_ordering=[sensor_id@0 ASC NULLS LAST, ts@1 ASC NULLS LAST]")
+                && sorted.contains("SortPreservingMergeExec")
+                && !sorted.contains("SortExec:"),
+            "{sorted}"
+        );
+        // A file appended by another writer (deltalake's, without `sorting_columns`).
+        let dt = t.handle.delta().await.expect("delta");
+        let schema = dt.snapshot().expect("snapshot").snapshot().arrow_schema();
+        let extra = with_partition_columns(Table::SensorReadings, &readings(&["S0"], T0, 5))
+            .expect("partitions");
+        let extra = super::super::project_to(&extra, &schema, "sensor_readings").expect("cast");
+        dt.write(vec![extra]).await.expect("foreign write");
+        let mixed = plan(&t, t.scan_provider().await.expect("provider"), ORDERED).await;
+        assert!(
+            mixed.contains("SortExec:") && !mixed.contains("output_ordering"),
+            "{mixed}"
+        );
+        // A partition filter that leaves the foreign file out keeps the order: none here, so
+        // a filter on its sensor's statistics (S0 < S1) does.
+        let pruned = plan(
+            &t,
+            t.scan_provider().await.expect("provider"),
+            "SELECT sensor_id, ts FROM t WHERE sensor_id >= 'S1' ORDER BY sensor_id, ts",
+        )
+        .await;
+        assert!(!pruned.contains("SortExec:"), "{pruned}");
+    }
+
+    #[tokio::test]
+    async fn too_many_overlapping_files_give_up_the_order() {
+        let t = overlapping().await;
+        let dt = t.handle.delta().await.expect("delta");
+        let mut scan =
+            LakeScan::try_new("sensor_readings", Table::SensorReadings, &dt).expect("scan");
+        scan.max_ordered_groups = 1;
+        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+        t.prepare_session(&ctx).await.expect("prepare");
+        ctx.register_table("t", Arc::new(scan)).expect("register");
+        let explain = ctx
+            .sql(&format!("EXPLAIN {ORDERED}"))
+            .await
+            .expect("explain")
+            .collect()
+            .await
+            .expect("explain");
+        let text = pretty_format_batches(&explain).expect("pretty").to_string();
+        assert!(text.contains("SortExec:"), "{text}");
+        let rows = ctx
+            .sql(ORDERED)
+            .await
+            .expect("sql")
+            .collect()
+            .await
+            .expect("rows");
+        assert_eq!(rows.iter().map(RecordBatch::num_rows).sum::<usize>(), 40);
+    }
+
+    #[tokio::test]
+    async fn refuses_deletion_vectors_and_column_mapping() {
+        for (property, value, feature) in [
+            (
+                TableProperty::EnableDeletionVectors,
+                "true",
+                "deletionVectors",
+            ),
+            (TableProperty::ColumnMappingMode, "name", "columnMapping"),
+        ] {
+            let lake = Lake::open("memory:///").await.expect("lake");
+            let kernel: StructType = lake_schema(Table::SensorReadings)
+                .as_ref()
+                .try_into_kernel()
+                .expect("kernel schema");
+            lake.builder("sensor_readings")
+                .expect("builder")
+                .build()
+                .expect("table")
+                .create()
+                .with_columns(kernel.fields().cloned())
+                .with_partition_columns(["plant_id", "day"])
+                .with_configuration_property(property, Some(value))
+                .await
+                .expect("create");
+            let t = lake.table(Table::SensorReadings).await.expect("open");
+            let err = t.scan_provider().await.expect_err("refused");
+            assert!(
+                matches!(&err, Error::UnsupportedFeature { feature: f, .. } if f == feature),
+                "{err}"
+            );
+            assert!(err.to_string().contains("LakeTable::provider"), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn history_lists_every_commit() {
+        let t = overlapping().await;
+        let h = t.history(None).await.expect("history");
+        let text = pretty_format_batches(std::slice::from_ref(&h))
+            .expect("pretty")
+            .to_string();
+        assert_eq!(h.num_rows(), 3, "{text}");
+        assert!(
+            text.contains("CREATE TABLE") && text.contains("| WRITE"),
+            "{text}"
+        );
+        let app = h
+            .column_by_name("app_id")
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned())
+            .expect("app_id");
+        assert_eq!(app.value(2), "b");
+        let rows = h
+            .column_by_name("rows_added")
+            .and_then(|c| c.as_any().downcast_ref::<UInt64Array>().cloned())
+            .expect("rows_added");
+        assert_eq!((rows.value(0), rows.value(1), rows.value(2)), (0, 20, 20));
+        let last = t.history(Some(1)).await.expect("last");
+        assert_eq!(last.num_rows(), 1);
+        let old = t.as_of_version(1).await.expect("v1");
+        assert_eq!(old.history(None).await.expect("history").num_rows(), 2);
+    }
+
+    #[test]
+    fn statistics_become_bounds() {
+        let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        let v = Value::String("2024-03-01T00:00:01.234Z".into());
+        assert_eq!(
+            stat_bound(&v, &ts, false),
+            Some(ScalarValue::TimestampMicrosecond(
+                Some(T0 + 1_234_000 - 999),
+                Some("UTC".into())
+            ))
+        );
+        assert_eq!(
+            stat_bound(&v, &ts, true),
+            Some(ScalarValue::TimestampMicrosecond(
+                Some(T0 + 1_234_999),
+                Some("UTC".into())
+            ))
+        );
+        assert_eq!(
+            stat_bound(&Value::from(3), &DataType::Int64, true),
+            Some(ScalarValue::Int64(Some(3)))
+        );
+        assert_eq!(
+            stat_bound(&Value::from("NaN"), &DataType::Float64, true),
+            None
+        );
+        assert_eq!(stat_bound(&Value::from("x"), &DataType::Int64, true), None);
+
+        let schema = Schema::new(vec![
+            Field::new("sensor_id", DataType::Utf8, false),
+            Field::new("ts", ts, false),
+            Field::new("value", DataType::Float64, true),
+        ]);
+        let json = r#"{"numRecords":10,"minValues":{"sensor_id":"S1","ts":"2024-03-01T00:00:00.000Z"},
+            "maxValues":{"sensor_id":"S2","ts":"2024-03-01T00:00:09.000Z"},"nullCount":{"sensor_id":0,"ts":0,"value":2}}"#;
+        let s = file_statistics(Some(json), &schema, 100);
+        assert_eq!(s.num_rows, Precision::Exact(10));
+        assert_eq!(
+            s.column_statistics[0].min_value,
+            Precision::Inexact(ScalarValue::Utf8(Some("S1".into())))
+        );
+        assert_eq!(s.column_statistics[2].null_count, Precision::Exact(2));
+        assert_eq!(s.column_statistics[2].max_value, Precision::Absent);
+        let none = file_statistics(None, &schema, 100);
+        assert_eq!(none.num_rows, Precision::Absent);
+    }
+
+    #[test]
+    fn commit_files_are_summarised() {
+        assert_eq!(
+            commit_version(&Path::from("_delta_log/00000000000000000012.json")),
+            Some(12)
+        );
+        for other in [
+            "_delta_log/00000000000000000012.checkpoint.parquet",
+            "_delta_log/_last_checkpoint",
+            "_delta_log/12.json",
+        ] {
+            assert_eq!(commit_version(&Path::from(other)), None, "{other}");
+        }
+        let commit = br#"{"commitInfo":{"timestamp":1,"operation":"WRITE"}}
+{"txn":{"appId":"fabrik-ingest:x","version":1}}
+{"add":{"path":"a.parquet","size":1,"stats":"{\"numRecords\":5}"}}
+{"add":{"path":"b.parquet","size":1,"stats":"{\"numRecords\":7}"}}
+{"remove":{"path":"c.parquet"}}
+"#;
+        assert_eq!(
+            CommitSummary::parse(commit),
+            Ok(CommitSummary {
+                operation: Some("WRITE".into()),
+                app_id: Some("fabrik-ingest:x".into()),
+                files_added: 2,
+                files_removed: 1,
+                rows_added: Some(12),
+            })
+        );
+        let no_stats = br#"{"add":{"path":"a.parquet","size":1}}"#;
+        assert_eq!(
+            CommitSummary::parse(no_stats).map(|s| s.rows_added),
+            Ok(None)
+        );
+        assert!(CommitSummary::parse(b"{not json").is_err());
     }
 }
