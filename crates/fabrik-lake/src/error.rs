@@ -173,6 +173,29 @@ pub enum Error {
         /// Rows skipped as duplicates.
         duplicates: u64,
     },
+    /// A Delta table uses a protocol feature that fabrik's sorted scan
+    /// ([`crate::LakeTable::scan_provider`]) does not implement (fabrik never writes it).
+    #[error(
+        "table `{table}` uses the Delta feature `{feature}`, which fabrik's sorted scan cannot read correctly as plain Parquet; read it with `LakeTable::provider` (deltalake's reader), or rewrite the table without `{feature}`"
+    )]
+    UnsupportedFeature {
+        /// The table.
+        table: String,
+        /// The Delta feature (`deletionVectors`, `columnMapping`).
+        feature: String,
+    },
+    /// A data file listed in a Delta log cannot be scanned as it is described.
+    #[error(
+        "table `{table}`, data file `{file}`: {why}; the table was probably written by another tool: read it with `LakeTable::provider` (deltalake's reader)"
+    )]
+    DataFile {
+        /// The table.
+        table: String,
+        /// The file's path as the log gives it.
+        file: String,
+        /// What is wrong.
+        why: String,
+    },
 }
 
 /// `Result` with [`Error`].

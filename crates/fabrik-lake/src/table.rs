@@ -44,6 +44,7 @@
 
 mod layout;
 mod order;
+mod scan;
 
 pub use layout::{
     DedupPolicy, Layout, PartitionColumn, ROW_GROUP_ROWS, lake_schema, layout,

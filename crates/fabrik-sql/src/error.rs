@@ -31,8 +31,11 @@ pub enum Error {
         source: datafusion::error::DataFusionError,
     },
     /// Planning or running a query failed (bad SQL, a missing table, an execution error).
+    ///
+    /// Errors of fabrik's own SQL functions and tables come back as their own variants
+    /// (e.g. [`Error::NoSuchVersion`], [`Error::Lake`]), not wrapped in this one.
     #[error(transparent)]
-    DataFusion(#[from] datafusion::error::DataFusionError),
+    DataFusion(datafusion::error::DataFusionError),
     /// An Arrow kernel failed.
     #[error(transparent)]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
@@ -58,6 +61,80 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A lake table function names a table the registered lake does not have.
+    #[error("{function}: the lake has no table `{name}`; its tables are: {}", available.join(", "))]
+    UnknownLakeTable {
+        /// The table function.
+        function: &'static str,
+        /// The name given.
+        name: String,
+        /// The lake's tables registered in the session.
+        available: Vec<String>,
+    },
+    /// A table function was called with the wrong number of arguments.
+    #[error("{function} was called with {found} argument(s); use {usage}")]
+    TableFunctionArity {
+        /// The table function.
+        function: &'static str,
+        /// How to call it.
+        usage: &'static str,
+        /// The number of arguments given.
+        found: usize,
+    },
+    /// A table function argument is of the wrong kind.
+    #[error("{function}: argument {position} must be {expected}, got {found}; use {usage}")]
+    TableFunctionArgument {
+        /// The table function.
+        function: &'static str,
+        /// The argument (1-based).
+        position: usize,
+        /// What it must be.
+        expected: &'static str,
+        /// What was given.
+        found: String,
+        /// How to call the function.
+        usage: &'static str,
+    },
+    /// Time travel to a version the table does not have.
+    #[error(
+        "table `{table}` has no version {requested}: its versions run from 0 to {latest}; list them with SELECT * FROM lake_history('{table}')"
+    )]
+    NoSuchVersion {
+        /// The table.
+        table: String,
+        /// The version asked for.
+        requested: i64,
+        /// The latest version.
+        latest: i64,
+    },
+    /// Time travel to a version whose schema differs from the table's current one.
+    #[error(
+        "table `{table}` had another schema at version {version} than it has now; time travel reads versions with the current schema only: read that version from Rust with LakeTable::as_of_version and LakeTable::provider"
+    )]
+    TimeTravelSchema {
+        /// The table.
+        table: String,
+        /// The version resolved.
+        version: i64,
+    },
+}
+
+impl From<datafusion::error::DataFusionError> for Error {
+    /// Unwraps the errors of fabrik's own functions and tables (raised inside DataFusion as
+    /// external errors) back into their variants.
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        use datafusion::error::DataFusionError;
+        match e {
+            DataFusionError::External(inner) => match inner.downcast::<Error>() {
+                Ok(own) => *own,
+                Err(inner) => match inner.downcast::<fabrik_lake::Error>() {
+                    Ok(lake) => Error::Lake(*lake),
+                    Err(inner) => Error::DataFusion(DataFusionError::External(inner)),
+                },
+            },
+            other => Error::DataFusion(other),
+        }
+    }
 }
 
 /// `Result` with [`Error`].

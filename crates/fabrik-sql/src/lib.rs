@@ -2,9 +2,10 @@
 //!
 //! The session registers the domain tables of [`fabrik_model`] under their SQL names, with
 //! their schemas and declared sort orders, so that plain SQL can be planned with what fabrik
-//! knows about the data. Today the tables come from a directory of Parquet files
-//! (`<dir>/<table>/*.parquet`, as `fabrik-datagen` writes them); the lake's Delta tables
-//! come next.
+//! knows about the data. The tables come from a lake ([`Session::register_lake`]: the Delta
+//! tables of `fabrik-lake`, with time travel through the table functions of [`lake`]) or
+//! from a directory of Parquet files (`<dir>/<table>/*.parquet`, as `fabrik-datagen` writes
+//! them).
 //!
 //! ```no_run
 //! # async fn demo() -> fabrik_sql::Result<()> {
@@ -15,7 +16,9 @@
 //! ```
 
 pub mod error;
+pub mod lake;
 pub mod session;
 
 pub use error::{Error, Result};
+pub use lake::{LAKE_AS_OF, LAKE_HISTORY};
 pub use session::{OPERATING_LIMITS_TABLE, Session};

@@ -16,6 +16,7 @@ use fabrik_model::Table;
 use fabrik_model::vocab::OPERATING_LIMITS;
 
 use crate::error::{Error, Result};
+use crate::lake::{LAKE_AS_OF, LAKE_HISTORY, LakeAsOf, LakeHistory, LakeTables};
 
 /// The name of the reference table of operating limits per metric (`metric, low, high`).
 pub const OPERATING_LIMITS_TABLE: &str = "operating_limits";
@@ -83,11 +84,26 @@ impl Session {
         Ok(registered)
     }
 
-    /// Registers every table of a lake under its SQL name, and each existing rejects table
-    /// as `<table>__rejects`; returns the domain tables registered.
+    /// Registers every table of a lake under its SQL name, each existing rejects table as
+    /// `<table>__rejects`, and the time-travel table functions [`LAKE_AS_OF`] and
+    /// [`LAKE_HISTORY`] over the lake's tables; returns the domain tables registered.
     ///
-    /// Lake tables carry their derived partition columns too (`day`, `month`: see
-    /// `fabrik_lake::table::layout`), and Delta stores `quality` as a signed `Int8`.
+    /// Each table is read at the version current when it is registered, through
+    /// [`fabrik_lake::LakeTable::scan_provider`]: exactly the files of that Delta snapshot, with the
+    /// table's per-file sort order declared (`ORDER BY sensor_id, ts` on `sensor_readings`
+    /// merges the sorted files instead of sorting), exact pruning on partition columns and
+    /// pruning on the Delta file statistics. Lake tables carry their derived partition
+    /// columns too (`day`, `month`: see `fabrik_lake::table::layout`), and Delta stores
+    /// `quality` as a signed `Int8`. A table using deletion vectors or column mapping is
+    /// refused ([`fabrik_lake::Error::UnsupportedFeature`]); fabrik writes neither.
+    ///
+    /// ```sql
+    /// SELECT * FROM lake_history('sensor_readings');
+    /// SELECT count(*) FROM lake_as_of('sensor_readings', 3);
+    /// SELECT * FROM lake_as_of('orders', TIMESTAMP '2026-11-28T10:00:00Z');
+    /// ```
+    ///
+    /// The table functions read the tables of the lake registered last.
     pub async fn register_lake(&self, lake: &Lake) -> Result<Vec<Table>> {
         let tables = lake.tables().await?;
         if tables.is_empty() {
@@ -95,10 +111,14 @@ impl Session {
                 location: lake.location().to_string(),
             });
         }
+        let mut lake_tables = LakeTables::default();
         for &table in &tables {
             let t = lake.table(table).await?;
             t.prepare_session(&self.ctx).await?;
-            self.ctx.register_table(table.name(), t.provider().await?)?;
+            let provider = t.scan_provider().await?;
+            self.ctx
+                .register_table(table.name(), Arc::clone(&provider))?;
+            lake_tables.insert(t, provider);
             if lake.has_rejects(table).await? {
                 let rejects = lake.rejects(table).await?;
                 self.ctx.register_table(
@@ -107,6 +127,10 @@ impl Session {
                 )?;
             }
         }
+        self.ctx
+            .register_udtf(LAKE_AS_OF, Arc::new(LakeAsOf::new(lake_tables.clone())));
+        self.ctx
+            .register_udtf(LAKE_HISTORY, Arc::new(LakeHistory::new(lake_tables)));
         Ok(tables)
     }
 
