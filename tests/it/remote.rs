@@ -368,3 +368,22 @@ fn the_ingest_example_reads_s3_urls_with_credentials_from_the_environment() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_ingest_example_help_shows_url_inputs_and_their_credentials() {
+    let out = Command::new(crate::examples::example("ingest"))
+        .arg("--help")
+        .output()
+        .expect("ingest runs");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{help}");
+    for needle in [
+        "s3://bucket/key",
+        "gs://",
+        "az://",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_ENDPOINT",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+}
