@@ -4,13 +4,16 @@
 //! ```text
 //! cargo run --release --example ingest                      # a generated dirty plant
 //! cargo run --release --example ingest -- --lake /tmp/lake --table orders data/orders-*.csv
+//! cargo run --release --example ingest -- --lake /tmp/lake --table orders 's3://plant-data/orders/2026-11-*.csv'
 //! cargo run --release --example ingest -- --help
 //! ```
 //!
 //! Without `--table`, the example generates a small plant with injected defects (malformed,
 //! invalid, duplicate, late rows) as CSV, ingests every table of it into a lake and prints
 //! a report per table and a sample of the rejected rows, read back with SQL from the
-//! `<table>__rejects` Delta tables. With `--table NAME FILE...` it ingests your files.
+//! `<table>__rejects` Delta tables. With `--table NAME FILE...` it ingests your files: local
+//! paths, directories, globs or object-store URLs (`s3://`, `gs://`, `az://`, `https://`,
+//! globs in the key; credentials from the environment).
 //!
 //! Re-running is safe: a file whose content was ingested before is skipped, and a run
 //! killed half-way resumes where its last commit ended.
@@ -28,7 +31,7 @@ use fabrik::model::Table;
 
 const USAGE: &str = "\
 usage: ingest [--size tiny|small|SCALE] [--seed N] [--out DIR] [--lake DIR] [--quiet]
-       ingest --lake DIR --table NAME [--format F] [--tz ZONE] [--delimiter C] FILE_OR_GLOB...
+       ingest --lake DIR --table NAME [--format F] [--tz ZONE] [--delimiter C] INPUT...
 
   Without --table: generate a dirty plant as CSV (default ./fabrik-demo/dirty, --out DIR),
   ingest every table into a lake (default ./fabrik-demo/lake-dirty) and print the report
@@ -36,9 +39,16 @@ usage: ingest [--size tiny|small|SCALE] [--seed N] [--out DIR] [--lake DIR] [--q
   --size       small (default), tiny, or a scale factor (see the datagen example)
   --seed N     random seed (default 42)
 
-  With --table: ingest FILE_OR_GLOB... (files, directories, globs) into table NAME
-  (sensor_readings, machine_states, production_counts, orders, suppliers, deliveries,
-  bom, inventory) of the lake --lake DIR.
+  With --table: ingest INPUT... into table NAME (sensor_readings, machine_states,
+  production_counts, orders, suppliers, deliveries, bom, inventory) of the lake --lake DIR.
+  An INPUT is a file, a directory, a glob, or an object-store URL: s3://bucket/key,
+  gs://bucket/key, az://container/key, abfss://container@account.dfs.core.windows.net/key,
+  http(s)://host/path, with globs in the key (quote them: 's3://bucket/plant-7/2026-11-*.csv';
+  a prefix ending in / is read like a directory). Objects are streamed to a temporary file
+  one at a time; reports and rejects name the URL. Credentials come from the environment:
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (AWS_ENDPOINT and
+  AWS_ALLOW_HTTP=true for an S3-compatible server), GOOGLE_SERVICE_ACCOUNT,
+  AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_SAS_KEY).
   --format F     csv, ndjson, parquet or arrow (default: by file extension)
   --tz ZONE      zone of timestamps without an offset, e.g. Europe/Berlin
   --delimiter C  CSV field delimiter (default ','; 'tab' for a tab)
@@ -120,7 +130,9 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         }
     }
     match (args.table, args.inputs.is_empty()) {
-        (Some(_), true) => return Err("--table needs at least one FILE_OR_GLOB".into()),
+        (Some(_), true) => {
+            return Err("--table needs at least one INPUT (file, glob or URL)".into());
+        }
         (Some(_), false) if args.lake.is_none() => return Err("--table needs --lake DIR".into()),
         (None, false) => return Err(format!("files given without --table: {}", args.inputs[0])),
         _ => {}

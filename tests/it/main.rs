@@ -3,3 +3,4 @@
 mod examples;
 mod ingest;
 mod sql_lake;
+mod remote;

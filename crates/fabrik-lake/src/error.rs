@@ -88,7 +88,8 @@ pub enum Error {
         /// What was looked for (no such file, the glob matched nothing, …).
         why: String,
     },
-    /// An input is of a kind this version cannot read (e.g. an object_store URL).
+    /// An input is of a kind [`crate::source::resolve`] cannot read (an object-store URL:
+    /// [`crate::source::remote::resolve`] reads those).
     #[error("input `{input}` is not supported: {why}")]
     Unsupported {
         /// The input as given.
@@ -195,6 +196,48 @@ pub enum Error {
         file: String,
         /// What is wrong.
         why: String,
+    },
+    /// An input URL is malformed: not a URL, no bucket or container, an invalid glob.
+    #[error("input `{url}` is not a valid object-store URL: {why}; expected {expected}")]
+    BadUrl {
+        /// The input as given.
+        url: String,
+        /// What is wrong with it.
+        why: String,
+        /// The shape of a URL of its scheme.
+        expected: &'static str,
+    },
+    /// An input URL has a scheme no object store of fabrik-lake reads.
+    #[error(
+        "input `{url}`: no object store reads `{scheme}://` URLs; use a local path or glob, file:///path, s3://bucket/key, gs://bucket/key, az://container/key, abfss://container@account.dfs.core.windows.net/key or http(s)://host/path (globs allowed in the key)"
+    )]
+    UnknownScheme {
+        /// The input as given.
+        url: String,
+        /// Its scheme.
+        scheme: String,
+    },
+    /// The object store refused access to an input URL (HTTP 401 or 403, or a file's
+    /// permissions).
+    #[error("input `{url}`: access denied ({source}); {fix}")]
+    AccessDenied {
+        /// The input URL (for a glob, the object's URL when one object was refused).
+        url: String,
+        /// How to give the store credentials (which environment variables to set).
+        fix: &'static str,
+        /// The object_store error.
+        source: Box<object_store::Error>,
+    },
+    /// Reading an input URL failed otherwise: the store's configuration, the network, the
+    /// server.
+    #[error("input `{url}`: {source}; check the URL, the network and the store's settings: {fix}")]
+    ObjectStore {
+        /// The input URL (or the object's URL).
+        url: String,
+        /// How to configure the store (which environment variables to set).
+        fix: &'static str,
+        /// The object_store error.
+        source: Box<object_store::Error>,
     },
 }
 

@@ -21,7 +21,8 @@ use fabrik_model::Table;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::source::{Reject, SourceOptions, SourceReader, resolve};
+use crate::source::remote::{self, StoreOptions};
+use crate::source::{Reject, SourceOptions, SourceReader};
 use crate::table::{Lake, RejectsTable};
 
 /// Rows of accepted data held in memory before they are committed as one part.
@@ -34,6 +35,9 @@ pub struct IngestOptions {
     pub source: SourceOptions,
     /// Accepted rows per commit; bounds memory (default [`DEFAULT_PART_ROWS`]).
     pub part_rows: usize,
+    /// Settings of the object stores of URL inputs, on top of the environment (default:
+    /// the environment only; see [`crate::source::remote`]).
+    pub store: StoreOptions,
 }
 
 impl Default for IngestOptions {
@@ -41,6 +45,7 @@ impl Default for IngestOptions {
         IngestOptions {
             source: SourceOptions::default(),
             part_rows: DEFAULT_PART_ROWS,
+            store: StoreOptions::default(),
         }
     }
 }
@@ -48,8 +53,11 @@ impl Default for IngestOptions {
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileReport {
-    /// The file.
+    /// The file; for an object-store input, its URL (`s3://bucket/key`) as a path, not a
+    /// local file (see `url`).
     pub path: PathBuf,
+    /// The object-store URL the file was read from; `None` for a local file.
+    pub url: Option<String>,
     /// SHA-256 of its content, hex.
     pub content_hash: String,
     /// Data rows read (0 when the file was skipped).
@@ -107,9 +115,11 @@ impl IngestReport {
     }
 }
 
-/// Ingests files (paths, directories or globs) into `table` of `lake`.
+/// Ingests files (paths, directories, globs or object-store URLs, see
+/// [`crate::source::remote`]) into `table` of `lake`.
 ///
-/// `progress` is called after every committed part with the file and the rows read so far.
+/// `progress` is called after every committed part with the file (a URL input's URL, as a
+/// path) and the rows read so far.
 pub async fn ingest(
     lake: &Lake,
     table: Table,
@@ -118,7 +128,8 @@ pub async fn ingest(
     progress: &mut (dyn FnMut(&Path, u64) + Send),
 ) -> Result<IngestReport> {
     let started = Instant::now();
-    let paths = resolve(inputs)?;
+    // Local files and objects at URLs; an object is downloaded (spooled) when its turn comes.
+    let paths = remote::resolve(inputs, &opts.store).await?;
     let target = lake.table(table).await?;
     let rejects_table = lake.rejects(table).await?;
     let mut report = IngestReport {
@@ -130,11 +141,13 @@ pub async fn ingest(
         version: target.version().await?,
         elapsed: Duration::ZERO,
     };
-    for path in paths {
-        let hash = content_hash(&path)?;
+    for input in paths {
+        let fetched = input.fetch().await?;
+        let (path, hash) = (fetched.path(), fetched.content_hash().to_string());
         let base_id = format!("fabrik-ingest:{table}:{hash}");
         let mut file = FileReport {
-            path: path.clone(),
+            path: fetched.report_path(),
+            url: fetched.url().map(str::to_string),
             content_hash: hash,
             rows_read: 0,
             accepted: 0,
@@ -149,7 +162,7 @@ pub async fn ingest(
             continue;
         }
         let ingest_id = base_id.clone();
-        let reader = SourceReader::open(table, &path, &opts.source)?;
+        let reader = fetched.relabel(SourceReader::open(table, path, &opts.source))?;
         let mut part = 0usize;
         let mut pending: Vec<RecordBatch> = Vec::new();
         let mut pending_rows = 0usize;
@@ -186,7 +199,7 @@ pub async fn ingest(
                 pending_rows = 0;
                 pending_read = 0;
                 part += 1;
-                progress(&path, file.rows_read);
+                progress(&file.path, file.rows_read);
             }
         }
         if part == 0 {

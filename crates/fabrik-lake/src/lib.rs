@@ -2,7 +2,7 @@
 //! that fills them, losing nothing.
 //!
 //! ```text
-//!   files (CSV, NDJSON, Arrow IPC, Parquet)
+//!   files (CSV, NDJSON, Arrow IPC, Parquet): local, or objects at s3:// gs:// az:// http(s):// URLs
 //!       │  source: stream batches, line/row numbers, structural problems
 //!       ▼
 //!   coerce + validate (fabrik-model rules) ──► <table>__rejects (row, column, rule, reason, raw)

@@ -1638,5 +1638,7 @@ fn row_json(batch: &RecordBatch, row: usize) -> Option<String> {
         .map(|s| s.trim_end().to_string())
 }
 
+pub mod remote;
+
 #[cfg(test)]
 mod tests;
