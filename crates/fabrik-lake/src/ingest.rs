@@ -3,9 +3,14 @@
 //! For each input file: its content hash names the ingest (`fabrik-ingest:<table>:<sha256>`,
 //! plus a part number for large files); a part whose id is already committed to the table
 //! is skipped, so re-running an ingest is a no-op. The file is read in chunks
-//! ([`crate::source`]), each chunk validated; rejects are appended to `<table>__rejects`,
-//! accepted rows are written to the table with the table's dedup policy, each part in one
-//! Delta commit that carries its id. Memory is bounded by the part size, not the file size.
+//! ([`crate::source`], typed and validated in parallel); rejects are appended to
+//! `<table>__rejects`, accepted rows are written to the table with the table's dedup policy,
+//! each part in one Delta commit that carries its id. Reading and writing overlap: while one
+//! part is written and committed, the next one is read. Memory is bounded by two parts
+//! ([`IngestOptions::part_rows`]) and the chunks in flight, not by the file size.
+//!
+//! A file under 64 MiB is hashed before it is read (a re-run skips it without reading it); a
+//! larger one is hashed on a thread of its own while its reading starts.
 //!
 //! The counts reconcile: `rows_read == accepted + rejected + duplicates` for every file.
 
@@ -22,11 +27,11 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::source::remote::{self, StoreOptions};
-use crate::source::{Reject, SourceOptions, SourceReader};
-use crate::table::{Lake, RejectsTable};
+use crate::source::{Reject, SourceBatch, SourceOptions, SourceReader};
+use crate::table::{Lake, LakeTable, RejectsTable};
 
 /// Rows of accepted data held in memory before they are committed as one part.
-pub const DEFAULT_PART_ROWS: usize = 4 << 20;
+pub const DEFAULT_PART_ROWS: usize = 2 << 20;
 
 /// How to ingest.
 #[derive(Debug, Clone)]
@@ -142,13 +147,32 @@ pub async fn ingest(
         elapsed: Duration::ZERO,
     };
     for input in paths {
-        let fetched = input.fetch().await?;
-        let (path, hash) = (fetched.path(), fetched.content_hash().to_string());
-        let base_id = format!("fabrik-ingest:{table}:{hash}");
+        // An object is downloaded (and hashed on the way) first; a local file is read in
+        // place.
+        let (report_path, url, local, fetched) = match &input {
+            remote::Input::Local(p) => (p.clone(), None, p.clone(), None),
+            remote::Input::Object(o) => {
+                let f = o.fetch().await?;
+                let local = f.path().to_path_buf();
+                (f.report_path(), f.url().map(str::to_string), local, Some(f))
+            }
+        };
+        let hash = match &fetched {
+            Some(f) => Hash::Ready(f.content_hash().to_string()),
+            None => {
+                let size = std::fs::metadata(&local).map_or(0, |m| m.len());
+                if size < HASH_FIRST_BYTES {
+                    Hash::Ready(content_hash(&local)?)
+                } else {
+                    let p = local.clone();
+                    Hash::Pending(tokio::task::spawn_blocking(move || content_hash(&p)))
+                }
+            }
+        };
         let mut file = FileReport {
-            path: fetched.report_path(),
-            url: fetched.url().map(str::to_string),
-            content_hash: hash,
+            path: report_path,
+            url,
+            content_hash: String::new(),
             rows_read: 0,
             accepted: 0,
             rejected: 0,
@@ -156,121 +180,277 @@ pub async fn ingest(
             already_ingested: false,
         };
         // The last part's id marks the whole file as done.
-        if target.has_transaction(&format!("{base_id}:done")).await? {
-            file.already_ingested = true;
-            report.files.push(file);
-            continue;
-        }
-        let ingest_id = base_id.clone();
-        let reader = fetched.relabel(SourceReader::open(table, path, &opts.source))?;
-        let mut part = 0usize;
-        let mut pending: Vec<RecordBatch> = Vec::new();
-        let mut pending_rows = 0usize;
-        let mut pending_rejects: Vec<Reject> = Vec::new();
-        let mut pending_read = 0u64;
-        let mut chunks = reader.peekable();
-        while let Some(chunk) = chunks.next() {
-            let chunk = chunk?;
-            pending_read += chunk.rows_read;
-            pending_rows += chunk.batch.num_rows();
-            if chunk.batch.num_rows() > 0 {
-                pending.push(chunk.batch);
-            }
-            pending_rejects.extend(chunk.rejects);
-            let last = chunks.peek().is_none();
-            if pending_rows >= opts.part_rows || last {
-                let app_id = if last {
-                    format!("{base_id}:done")
-                } else {
-                    format!("{base_id}:part{part}")
-                };
-                commit_part(
-                    &target,
-                    &rejects_table,
-                    &ingest_id,
-                    &app_id,
-                    std::mem::take(&mut pending),
-                    std::mem::take(&mut pending_rejects),
-                    pending_read,
-                    &mut file,
-                    &mut report,
-                )
-                .await?;
-                pending_rows = 0;
-                pending_read = 0;
-                part += 1;
-                progress(&file.path, file.rows_read);
+        if let Hash::Ready(h) = &hash {
+            file.content_hash.clone_from(h);
+            if target.has_transaction(&done_id(table, h)).await? {
+                file.already_ingested = true;
+                report.files.push(file);
+                continue;
             }
         }
-        if part == 0 {
-            // An empty file (a header only): mark it done so a re-run skips it.
-            commit_part(
-                &target,
-                &rejects_table,
-                &ingest_id,
-                &format!("{base_id}:done"),
-                Vec::new(),
-                Vec::new(),
-                0,
-                &mut file,
-                &mut report,
-            )
+        let opened = SourceReader::open(table, &local, &opts.source);
+        let chunks: Chunks = match &fetched {
+            Some(f) => Box::new(f.relabel(opened)?),
+            None => Box::new(opened?),
+        };
+        let parts = Parts {
+            target: &target,
+            rejects: &rejects_table,
+            table,
+            opts,
+        };
+        parts
+            .ingest_file(chunks, hash, &mut file, &mut report, progress)
             .await?;
-        }
         report.files.push(file);
+        drop(fetched);
     }
     report.version = target.version().await?;
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Files smaller than this are hashed before they are read, so that a re-run skips them
+/// without reading them; larger ones are hashed on a thread of their own while their
+/// reading starts (the hash is needed only at the first commit).
+const HASH_FIRST_BYTES: u64 = 64 << 20;
+
+/// The chunks of one input file.
+type Chunks = Box<dyn Iterator<Item = Result<SourceBatch>> + Send>;
+
+/// The content hash of an input: known, or being computed.
+enum Hash {
+    Ready(String),
+    Pending(tokio::task::JoinHandle<Result<String>>),
+}
+
+impl Hash {
+    async fn get(&mut self) -> Result<String> {
+        if let Hash::Pending(task) = self {
+            let h = task.await.map_err(|e| Error::Read {
+                path: PathBuf::from("<hash>"),
+                line: None,
+                why: format!("internal error: the hashing task failed: {e}"),
+            })??;
+            *self = Hash::Ready(h);
+        }
+        match self {
+            Hash::Ready(h) => Ok(h.clone()),
+            Hash::Pending(_) => unreachable!("set just above"),
+        }
+    }
+}
+
+fn done_id(table: Table, hash: &str) -> String {
+    format!("fabrik-ingest:{table}:{hash}:done")
+}
+
+/// What one ingest writes to: the table, its rejects table, the options.
+struct Parts<'a> {
+    target: &'a LakeTable,
+    rejects: &'a RejectsTable,
+    table: Table,
+    opts: &'a IngestOptions,
+}
+
+impl Parts<'_> {
+    /// Reads one file's chunks and commits them part by part. The chunks are read on
+    /// threads of their own (see [`SourceReader`]) and forwarded here; while one part is
+    /// being written and committed, the next one is read. Parts commit in order.
+    async fn ingest_file(
+        &self,
+        chunks: Chunks,
+        mut hash: Hash,
+        file: &mut FileReport,
+        report: &mut IngestReport,
+        progress: &mut (dyn FnMut(&Path, u64) + Send),
+    ) -> Result<()> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<SourceBatch>>(4);
+        std::thread::Builder::new()
+            .name("fabrik-ingest-read".to_string())
+            .spawn(move || {
+                for chunk in chunks {
+                    let stop = chunk.is_err();
+                    if tx.blocking_send(chunk).is_err() || stop {
+                        break;
+                    }
+                }
+            })
+            .map_err(|source| Error::Io {
+                path: file.path.clone(),
+                source,
+            })?;
+        let mut inflight: Option<tokio::task::JoinHandle<Result<PartOutcome>>> = None;
+        let result: Result<()> = async {
+            let mut part = 0usize;
+            let mut base: Option<String> = None;
+            let mut pending: Vec<RecordBatch> = Vec::new();
+            let mut pending_rows = 0usize;
+            let mut pending_rejects: Vec<Reject> = Vec::new();
+            let mut pending_read = 0u64;
+            loop {
+                let next = rx.recv().await;
+                let last = next.is_none();
+                if let Some(chunk) = next {
+                    let chunk = chunk?;
+                    pending_read += chunk.rows_read;
+                    pending_rows += chunk.batch.num_rows();
+                    if chunk.batch.num_rows() > 0 {
+                        pending.push(chunk.batch);
+                    }
+                    pending_rejects.extend(chunk.rejects);
+                }
+                if pending_rows < self.opts.part_rows && !last {
+                    continue;
+                }
+                let base_id = match &base {
+                    Some(b) => b.clone(),
+                    None => {
+                        let h = hash.get().await?;
+                        file.content_hash.clone_from(&h);
+                        if self
+                            .target
+                            .has_transaction(&done_id(self.table, &h))
+                            .await?
+                        {
+                            // Ingested before (found once the hash was known): stop reading.
+                            file.already_ingested = true;
+                            return Ok(());
+                        }
+                        let b = format!("fabrik-ingest:{}:{h}", self.table);
+                        base = Some(b.clone());
+                        b
+                    }
+                };
+                if let Some(task) = inflight.take() {
+                    joined(task, file).await?.apply(file, report);
+                    progress(&file.path, file.rows_read);
+                }
+                let app_id = if last {
+                    format!("{base_id}:done")
+                } else {
+                    format!("{base_id}:part{part}")
+                };
+                inflight = Some(tokio::spawn(commit_part(
+                    self.target.clone(),
+                    self.rejects.clone(),
+                    base_id,
+                    app_id,
+                    std::mem::take(&mut pending),
+                    std::mem::take(&mut pending_rejects),
+                    pending_read,
+                )));
+                pending_rows = 0;
+                pending_read = 0;
+                part += 1;
+                if last {
+                    return Ok(());
+                }
+            }
+        }
+        .await;
+        // The part being written is finished (or fails) before this returns, whatever
+        // happened to the reading.
+        let finished = match inflight.take() {
+            Some(task) => Some(joined(task, file).await),
+            None => None,
+        };
+        result?;
+        if let Some(outcome) = finished {
+            outcome?.apply(file, report);
+            progress(&file.path, file.rows_read);
+        }
+        Ok(())
+    }
+}
+
+async fn joined(
+    task: tokio::task::JoinHandle<Result<PartOutcome>>,
+    file: &FileReport,
+) -> Result<PartOutcome> {
+    task.await.map_err(|e| Error::Read {
+        path: file.path.clone(),
+        line: None,
+        why: format!("internal error: a part's write task failed: {e}"),
+    })?
+}
+
+/// What one committed part did.
+struct PartOutcome {
+    rows_read: u64,
+    accepted: u64,
+    rejected: u64,
+    duplicates: u64,
+    files_written: u64,
+    bytes_written: u64,
+    rejected_by_rule: BTreeMap<String, u64>,
+}
+
+impl PartOutcome {
+    fn apply(self, file: &mut FileReport, report: &mut IngestReport) {
+        file.rows_read += self.rows_read;
+        file.accepted += self.accepted;
+        file.rejected += self.rejected;
+        file.duplicates += self.duplicates;
+        report.files_written += self.files_written;
+        report.bytes_written += self.bytes_written;
+        for (rule, n) in self.rejected_by_rule {
+            *report.rejected_by_rule.entry(rule).or_default() += n;
+        }
+    }
+}
+
+/// Commits one part: its rejects, then its rows (see [`LakeTable::write`]).
 async fn commit_part(
-    target: &crate::table::LakeTable,
-    rejects_table: &RejectsTable,
-    ingest_id: &str,
-    app_id: &str,
+    target: LakeTable,
+    rejects_table: RejectsTable,
+    ingest_id: String,
+    app_id: String,
     accepted: Vec<RecordBatch>,
     rejects: Vec<Reject>,
     rows_read: u64,
-    file: &mut FileReport,
-    report: &mut IngestReport,
-) -> Result<()> {
-    let rejected_rows = distinct_rows(&rejects);
+) -> Result<PartOutcome> {
+    let mut out = PartOutcome {
+        rows_read,
+        accepted: 0,
+        rejected: distinct_rows(&rejects),
+        duplicates: 0,
+        files_written: 0,
+        bytes_written: 0,
+        rejected_by_rule: BTreeMap::new(),
+    };
     for r in &rejects {
-        *report.rejected_by_rule.entry(r.rule.clone()).or_default() += 1;
+        *out.rejected_by_rule.entry(r.rule.clone()).or_default() += 1;
     }
     // Rejects first: if the process dies between the two commits, the re-run finds the
     // rejects' id committed (append skips it) and writes only the data.
     if !rejects.is_empty() {
         rejects_table
-            .append(rejects_batch(ingest_id, &rejects)?, app_id)
+            .append(rejects_batch(&ingest_id, &rejects)?, &app_id)
             .await?;
     }
     let accepted_rows: u64 = accepted.iter().map(|b| b.num_rows() as u64).sum();
-    let outcome = target.write(accepted, app_id).await?;
-    file.rows_read += rows_read;
-    file.rejected += rejected_rows;
+    let outcome = target.write(accepted, &app_id).await?;
     if outcome.skipped_as_already_committed {
         // This part was committed by an earlier, interrupted run of the same ingest: its
         // rows are in the table already.
-        file.duplicates += accepted_rows;
-        return Ok(());
+        out.duplicates = accepted_rows;
+        return Ok(out);
     }
-    file.accepted += outcome.rows_written;
-    file.duplicates += outcome.duplicates_skipped;
-    report.files_written += outcome.files_added;
-    report.bytes_written += outcome.bytes_added;
+    out.accepted = outcome.rows_written;
+    out.duplicates = outcome.duplicates_skipped;
+    out.files_written = outcome.files_added;
+    out.bytes_written = outcome.bytes_added;
     if outcome.rows_written + outcome.duplicates_skipped != accepted_rows {
         return Err(Error::Unreconciled {
             table: target.table().name(),
-            app_id: app_id.to_string(),
+            app_id,
             accepted: accepted_rows,
             written: outcome.rows_written,
             duplicates: outcome.duplicates_skipped,
         });
     }
-    Ok(())
+    Ok(out)
 }
 
 fn distinct_rows(rejects: &[Reject]) -> u64 {

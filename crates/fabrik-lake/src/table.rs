@@ -57,23 +57,29 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use datafusion::arrow::array::{Array, BooleanArray, RecordBatch, StringArray, UInt32Array};
+use datafusion::arrow::array::{
+    Array, BooleanArray, RecordBatch, RecordBatchOptions, StringArray, UInt32Array,
+};
 use datafusion::arrow::compute::{
-    cast, concat_batches, filter_record_batch, take, take_record_batch,
+    cast, concat, concat_batches, filter_record_batch, take, take_record_batch,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::TableProvider;
 use datafusion::object_store::ObjectStore;
 use datafusion::object_store::memory::InMemory;
+use datafusion::object_store::path::Path as ObjectPath;
 use datafusion::prelude::{Expr, SessionContext};
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
 use deltalake::kernel::{Action, Add, LogicalFileView, StructType, Transaction};
 use deltalake::operations::vacuum::VacuumMode;
-use deltalake::operations::write::writer::{DeltaWriter, WriterConfig};
+use deltalake::operations::write::writer::{
+    DeltaWriter, PartitionWriter, PartitionWriterConfig, WriterConfig,
+};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use fabrik_model::Table;
+use indexmap::IndexMap;
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -531,16 +537,29 @@ impl LakeTable {
         self.handle.refuse_pinned()?;
         let lay = layout(self.table);
         let schema = lake_schema(self.table);
-        let all = {
-            let lake_batches = batches
-                .iter()
-                .map(|b| with_partition_columns(self.table, b))
-                .collect::<Result<Vec<_>>>()?;
-            drop(batches);
-            concat_batches(&schema, &lake_batches)?
-        };
-        let given = all.num_rows() as u64;
-        let (groups, kept) = order::plan(&all, self.table, &lay)?;
+        let lake_batches = batches
+            .iter()
+            .map(|b| with_partition_columns(self.table, b))
+            .collect::<Result<Vec<_>>>()?;
+        drop(batches);
+        let rows = WriteRows::new(schema, lake_batches);
+        // Only the key, sort and partition columns are concatenated to plan the write; the
+        // rows themselves are sliced (or gathered) from the given batches when written.
+        let partitions = lay.partition_names();
+        let mut planned: Vec<&str> = self.table.key().to_vec();
+        for c in lay
+            .sort_by
+            .iter()
+            .copied()
+            .chain(partitions.iter().map(String::as_str))
+        {
+            if !planned.contains(&c) {
+                planned.push(c);
+            }
+        }
+        let slim = rows.columns(&planned)?;
+        let given = slim.num_rows() as u64;
+        let (groups, kept) = order::plan(&slim, self.table, &lay)?;
         let within = given - kept;
         let mut attempt = 0;
         loop {
@@ -549,7 +568,10 @@ impl LakeTable {
             if self.handle.has_transaction(&dt, app_id).await? {
                 return Ok(WriteOutcome::skipped(v64(dt.version())));
             }
-            match self.write_once(&dt, &all, &groups, app_id, &lay).await {
+            match self
+                .write_once(&dt, &rows, &slim, &groups, app_id, &lay)
+                .await
+            {
                 Ok(mut out) => {
                     out.duplicates_skipped += within;
                     return Ok(out);
@@ -571,7 +593,8 @@ impl LakeTable {
     async fn write_once(
         &self,
         dt: &DeltaTable,
-        all: &RecordBatch,
+        rows: &WriteRows,
+        slim: &RecordBatch,
         groups: &[order::Group],
         app_id: &str,
         lay: &Layout,
@@ -589,7 +612,7 @@ impl LakeTable {
             }
             let candidates = match stored.get(&g.values) {
                 Some(files) => {
-                    let key_cols = order::columns(all, key)?;
+                    let key_cols = order::columns(slim, key)?;
                     let idx = UInt32Array::from(g.rows.clone());
                     let key_cols = key_cols
                         .iter()
@@ -606,7 +629,7 @@ impl LakeTable {
                 None => None,
             };
             let Some((files, new_keys, bounds)) = candidates else {
-                jobs.push(Job::Take(g.rows.clone()));
+                jobs.push(Job::take(g, g.rows.clone()));
                 continue;
             };
             let with_file = lay.dedup == DedupPolicy::KeepLast;
@@ -616,15 +639,15 @@ impl LakeTable {
             let (old_matched, new_matched) = order::shared_keys(&old_keys, &new_keys)?;
             match lay.dedup {
                 DedupPolicy::KeepFirst => {
-                    let rows: Vec<u32> = g
+                    let kept: Vec<u32> = g
                         .rows
                         .iter()
                         .zip(&new_matched)
                         .filter(|(_, m)| !**m)
                         .map(|(r, _)| *r)
                         .collect();
-                    dups += (g.rows.len() - rows.len()) as u64;
-                    jobs.push(Job::Take(rows));
+                    dups += (g.rows.len() - kept.len()) as u64;
+                    jobs.push(Job::take(g, kept));
                 }
                 DedupPolicy::KeepLast => {
                     let file_col = existing
@@ -647,7 +670,7 @@ impl LakeTable {
                         .collect();
                     replaced += old_matched.iter().filter(|m| **m).count() as u64;
                     if hit_files.is_empty() {
-                        jobs.push(Job::Take(g.rows.clone()));
+                        jobs.push(Job::take(g, g.rows.clone()));
                         continue;
                     }
                     // Rewrite the files holding a replaced key: their other rows plus the
@@ -663,21 +686,25 @@ impl LakeTable {
                     let (old_hit, _) = order::shared_keys(&old_keys, &new_keys)?;
                     let keep_old: BooleanArray = old_hit.iter().map(|m| Some(!m)).collect();
                     let old = filter_record_batch(&old, &keep_old)?;
-                    let new = take_record_batch(all, &UInt32Array::from(g.rows.clone()))?;
-                    let merged = concat_batches(&schema, [&new, &old])?;
+                    let mut parts = rows.gather(&g.rows)?;
+                    parts.push(old);
+                    let merged = concat_batches(&schema, &parts)?;
                     let (mut regrouped, _) = order::plan(&merged, self.table, lay)?;
-                    let rows = regrouped.pop().map(|g| g.rows).unwrap_or_default();
-                    jobs.push(Job::Batch(take_record_batch(
-                        &merged,
-                        &UInt32Array::from(rows),
-                    )?));
+                    let order = regrouped.pop().map(|g| g.rows).unwrap_or_default();
+                    jobs.push(Job {
+                        values: g.values.clone(),
+                        rows: JobRows::Batch(take_record_batch(
+                            &merged,
+                            &UInt32Array::from(order),
+                        )?),
+                    });
                     removes.extend(hit.iter().map(|f| f.remove_action(true)));
                 }
             }
         }
         let touched: BTreeSet<Vec<String>> = groups.iter().map(|g| g.values.clone()).collect();
         let written: u64 = jobs.iter().map(Job::rows).sum::<u64>();
-        let adds = write_jobs(dt, self.table, all, jobs, lay, name).await?;
+        let adds = write_jobs(dt, self.table, rows, jobs, lay, name).await?;
         let predicate = partition_predicate(&schema, &partitions, &touched);
         let operation = DeltaOperation::Write {
             mode: SaveMode::Append,
@@ -787,15 +814,23 @@ impl LakeTable {
                 let rows = read_files(&dt, files, name, None, None, false).await?;
                 let rows = project_to(&rows, &schema, name)?;
                 let rows = sort_batch(&rows, lay.sort_by)?;
-                let mut written = write_jobs(
-                    &dt,
-                    self.table,
-                    &rows,
-                    vec![Job::Batch(rows.clone())],
-                    &lay,
-                    name,
-                )
-                .await?;
+                let values = partitions
+                    .iter()
+                    .map(|p| {
+                        files[0]
+                            .partition_values_map()
+                            .get(p)
+                            .cloned()
+                            .flatten()
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                let job = Job {
+                    values,
+                    rows: JobRows::Batch(rows),
+                };
+                let none = WriteRows::new(Arc::clone(&schema), Vec::new());
+                let mut written = write_jobs(&dt, self.table, &none, vec![job], &lay, name).await?;
                 for a in &mut written {
                     a.data_change = false;
                 }
@@ -1160,30 +1195,166 @@ fn delta_writer(
     Ok(DeltaWriter::new(dt.log_store().object_store(None), config))
 }
 
-/// What one writer task writes: rows of the write's batch, or a batch of its own. Each
-/// job holds the rows of one partition, sorted.
-enum Job {
-    /// These rows of the write's batch, in this order.
+/// The rows given to one write, as the batches came (lake schema): planned through a few
+/// concatenated columns, written by slicing or gathering rows out of the batches.
+#[derive(Clone)]
+struct WriteRows {
+    schema: SchemaRef,
+    batches: Arc<Vec<RecordBatch>>,
+    /// Index of the first row of each batch.
+    starts: Arc<Vec<usize>>,
+    /// All batches concatenated, made on the first gather that needs it.
+    all: Arc<std::sync::OnceLock<RecordBatch>>,
+}
+
+impl WriteRows {
+    fn new(schema: SchemaRef, batches: Vec<RecordBatch>) -> WriteRows {
+        let mut starts = Vec::with_capacity(batches.len());
+        let mut n = 0;
+        for b in &batches {
+            starts.push(n);
+            n += b.num_rows();
+        }
+        WriteRows {
+            schema,
+            batches: Arc::new(batches),
+            starts: Arc::new(starts),
+            all: Arc::new(std::sync::OnceLock::new()),
+        }
+    }
+
+    /// The columns `names` of all rows, concatenated.
+    fn columns(&self, names: &[&str]) -> Result<RecordBatch> {
+        let mut fields = Vec::with_capacity(names.len());
+        let mut cols = Vec::with_capacity(names.len());
+        for n in names {
+            let i = self.schema.index_of(n).map_err(|_| Error::BatchSchema {
+                table: String::new(),
+                column: (*n).to_string(),
+                why: "a key, sort or partition column is missing from the lake schema".to_string(),
+            })?;
+            fields.push(self.schema.field(i).clone());
+            let parts: Vec<&dyn Array> =
+                self.batches.iter().map(|b| b.column(i).as_ref()).collect();
+            cols.push(if parts.is_empty() {
+                datafusion::arrow::array::new_empty_array(self.schema.field(i).data_type())
+            } else {
+                concat(&parts)?
+            });
+        }
+        let options = RecordBatchOptions::new()
+            .with_row_count(Some(self.batches.iter().map(RecordBatch::num_rows).sum()));
+        Ok(RecordBatch::try_new_with_options(
+            Arc::new(Schema::new(fields)),
+            cols,
+            &options,
+        )?)
+    }
+
+    /// The rows `rows` (indices over all batches) in that order: slices of the batches
+    /// when the rows form a few runs of consecutive indices (no copy), a gather otherwise.
+    fn gather(&self, rows: &[u32]) -> Result<Vec<RecordBatch>> {
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let few = (rows.len() / 4096).max(16);
+        for &r in rows {
+            let n = runs.len();
+            match runs.last_mut() {
+                Some((start, len)) if *start + *len == r as usize => *len += 1,
+                _ if n > few => break,
+                _ => runs.push((r as usize, 1)),
+            }
+        }
+        if runs.len() <= few {
+            let mut out = Vec::new();
+            for (start, len) in runs {
+                let (mut at, end) = (start, start + len);
+                while at < end {
+                    let b = self.starts.partition_point(|&s| s <= at) - 1;
+                    let offset = at - self.starts[b];
+                    let n = (self.batches[b].num_rows() - offset).min(end - at);
+                    out.push(self.batches[b].slice(offset, n));
+                    at += n;
+                }
+            }
+            return Ok(out);
+        }
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let all = match self.all.get() {
+            Some(all) => all,
+            None => {
+                let all = concat_batches(&self.schema, self.batches.iter())?;
+                self.all.get_or_init(|| all)
+            }
+        };
+        Ok(vec![take_record_batch(
+            all,
+            &UInt32Array::from(rows.to_vec()),
+        )?])
+    }
+}
+
+/// What one writer task writes: the rows of one partition, sorted.
+struct Job {
+    /// The partition's values (layout order).
+    values: Vec<String>,
+    rows: JobRows,
+}
+
+enum JobRows {
+    /// These rows of the write, in this order.
     Take(Vec<u32>),
     /// This batch (lake schema).
     Batch(RecordBatch),
 }
 
 impl Job {
+    fn take(g: &order::Group, rows: Vec<u32>) -> Job {
+        Job {
+            values: g.values.clone(),
+            rows: JobRows::Take(rows),
+        }
+    }
+
     fn rows(&self) -> u64 {
-        match self {
-            Job::Take(r) => r.len() as u64,
-            Job::Batch(b) => b.num_rows() as u64,
+        match &self.rows {
+            JobRows::Take(r) => r.len() as u64,
+            JobRows::Batch(b) => b.num_rows() as u64,
         }
     }
 }
 
+/// A Hive partition directory (`plant_id=P01/day=2026-01-05`), values escaped as Delta
+/// writers do (anything but letters, digits and `-_.` as `%XX`).
+fn partition_dir(names: &[String], values: &[String]) -> String {
+    let escape = |v: &str| {
+        v.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    names
+        .iter()
+        .zip(values)
+        .map(|(n, v)| format!("{n}={}", escape(v)))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// Writes the jobs as data files of the table, partitions in parallel (one task per job,
-/// as many at a time as there are cores); returns the Add actions (not committed).
+/// as many at a time as there are cores); returns the Add actions (not committed). Each
+/// job is written by a deltalake `PartitionWriter` into its partition's directory, the
+/// partition columns left out of the files and set in the Add actions.
 async fn write_jobs(
     dt: &DeltaTable,
     table: Table,
-    all: &RecordBatch,
+    rows: &WriteRows,
     jobs: Vec<Job>,
     lay: &Layout,
     name: &str,
@@ -1194,14 +1365,14 @@ async fn write_jobs(
         .snapshot()
         .arrow_schema();
     let partitions = lay.partition_names();
-    let file_schema = Schema::new(
+    let file_schema: SchemaRef = Arc::new(Schema::new(
         table_schema
             .fields()
             .iter()
             .filter(|f| !partitions.contains(f.name()))
             .map(|f| f.as_ref().clone())
             .collect::<Vec<_>>(),
-    );
+    ));
     let props = layout::writer_properties(table, &file_schema, true)?;
     let store = dt.log_store().object_store(None);
     let snapshot = dt.snapshot().map_err(delta_err(name))?;
@@ -1209,17 +1380,7 @@ async fn write_jobs(
         Some(snapshot.table_config()),
         HashMap::new(),
     );
-    let config = WriterConfig::new(
-        Arc::clone(&table_schema),
-        partitions,
-        Some(props),
-        std::num::NonZeroU64::new(lay.target_file_bytes),
-        None,
-        num_idx,
-        stats_cols,
-    );
     let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let step = lay.target_file_rows.max(1);
     let mut running = tokio::task::JoinSet::new();
     let mut adds = Vec::new();
     for job in jobs.into_iter().filter(|j| j.rows() > 0) {
@@ -1228,30 +1389,49 @@ async fn write_jobs(
                 adds.extend(joined(done, name)?);
             }
         }
-        let (all, store, config, table_schema, name) = (
-            all.clone(),
+        let prefix = partition_dir(&partitions, &job.values);
+        let values: HashMap<String, Option<String>> = partitions
+            .iter()
+            .cloned()
+            .zip(job.values.iter().cloned().map(Some))
+            .collect();
+        let config = PartitionWriterConfig::try_new(
+            Arc::clone(&file_schema),
+            IndexMap::new(),
+            Some(props.clone()),
+            std::num::NonZeroU64::new(lay.target_file_bytes),
+            Some(lay.target_file_rows.clamp(1, 1 << 16)),
+            None,
+            (!prefix.is_empty())
+                .then(|| ObjectPath::parse(&prefix))
+                .transpose()
+                .map_err(|e| delta_err(name)(DeltaTableError::from(e)))?,
+        )
+        .map_err(delta_err(name))?;
+        let (rows, store, file_schema, stats_cols, name) = (
+            rows.clone(),
             Arc::clone(&store),
-            config.clone(),
-            Arc::clone(&table_schema),
+            Arc::clone(&file_schema),
+            stats_cols.clone(),
             name.to_string(),
         );
         running.spawn(async move {
-            let batch = match job {
-                Job::Take(rows) => take_record_batch(&all, &UInt32Array::from(rows))?,
-                Job::Batch(b) => b,
+            let batches = match job.rows {
+                JobRows::Take(idx) => rows.gather(&idx)?,
+                JobRows::Batch(b) => vec![b],
             };
-            drop(all);
-            let batch = project_to(&batch, &table_schema, &name)?;
-            let mut w = DeltaWriter::new(store, config);
-            let mut offset = 0;
-            while offset < batch.num_rows() {
-                let len = step.min(batch.num_rows() - offset);
-                w.write(&batch.slice(offset, len))
-                    .await
-                    .map_err(delta_err(&name))?;
-                offset += len;
+            drop(rows);
+            let mut w = PartitionWriter::try_with_config(store, config, num_idx, stats_cols)
+                .map_err(delta_err(&name))?;
+            for b in &batches {
+                let b = project_to(b, &file_schema, &name)?;
+                w.write(&b).await.map_err(delta_err(&name))?;
             }
-            w.close().await.map_err(delta_err(&name))
+            let mut adds = w.close().await.map_err(delta_err(&name))?;
+            for a in &mut adds {
+                a.partition_values.clone_from(&values);
+            }
+            Ok(adds)
         });
     }
     while let Some(done) = running.join_next().await {

@@ -56,7 +56,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, StringArray,
-    new_null_array,
+    TimestampMicrosecondArray, new_null_array,
 };
 use arrow::buffer::BooleanBuffer;
 use arrow::compute::kernels::{boolean, cmp};
@@ -209,7 +209,12 @@ fn parse_column(spec: &FieldSpec, input: &ArrayRef) -> Result<(ArrayRef, Vec<Vio
         safe: true,
         format_options: FormatOptions::default(),
     };
-    let mut parsed = cast_with_options(&text, &target, &options)?;
+    let mut parsed = if spec.ty == FieldType::Timestamp {
+        parse_timestamps(text.as_string::<i32>())
+            .map_or_else(|| cast_with_options(&text, &target, &options), Ok)?
+    } else {
+        cast_with_options(&text, &target, &options)?
+    };
     let present = arrow::compute::is_not_null(&text)?;
     let mut failed = boolean::and(&present, &arrow::compute::is_null(&parsed)?)?;
     let mut no_offset = BooleanArray::new(BooleanBuffer::new_unset(text.len()), None);
@@ -247,6 +252,22 @@ fn parse_column(spec: &FieldSpec, input: &ArrayRef) -> Result<(ArrayRef, Vec<Vio
         })
         .collect();
     Ok((parsed, violations))
+}
+
+/// Timestamps by the fast RFC 3339 parser ([`crate::time::parse_rfc3339_micros`]), or
+/// `None` when some text needs Arrow's general parser (which then parses the whole column,
+/// so the result never depends on which parser ran).
+fn parse_timestamps(text: &StringArray) -> Option<ArrayRef> {
+    let mut values = Vec::with_capacity(text.len());
+    for v in text.iter() {
+        values.push(match v {
+            None => None,
+            Some(s) => Some(crate::time::parse_rfc3339_micros(s)?),
+        });
+    }
+    Some(Arc::new(
+        TimestampMicrosecondArray::from(values).with_timezone(crate::schema::UTC),
+    ))
 }
 
 /// Whether RFC 3339-like text carries an offset: after the date (`YYYY-MM-DD`), a `Z` at

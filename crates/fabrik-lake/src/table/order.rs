@@ -9,7 +9,7 @@
 //! Arrow's row format ([`RowConverter`]), which compares as bytes.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
@@ -329,17 +329,35 @@ pub(crate) fn shared_keys(old: &[ArrayRef], new: &[ArrayRef]) -> Result<(Vec<boo
     if let Keys::Codes(cols) = &keys
         && cols.len() <= 2
     {
-        // One or two codes per row: hash them (no sort of the stored rows).
+        // One or two codes per row: hash the smaller side, probe with the larger one.
         let tuple = |i: usize| (cols[0][i], cols.get(1).map_or(0, |c| c[i]));
-        let old_set: HashSet<(u64, u64), foldhash::fast::FixedState> =
-            (0..n_old).map(tuple).collect();
-        let new_set: HashSet<(u64, u64), foldhash::fast::FixedState> =
-            (n_old..n_old + n_new).map(tuple).collect();
-        let in_new = (0..n_old).map(|i| new_set.contains(&tuple(i))).collect();
-        let in_old = (n_old..n_old + n_new)
-            .map(|i| old_set.contains(&tuple(i)))
-            .collect();
-        return Ok((in_new, in_old));
+        let (small, large) = if n_old <= n_new {
+            (0..n_old, n_old..n_old + n_new)
+        } else {
+            (n_old..n_old + n_new, 0..n_old)
+        };
+        let mut seen: HashMap<(u64, u64), bool, foldhash::fast::FixedState> =
+            HashMap::with_capacity_and_hasher(small.len(), Default::default());
+        for i in small.clone() {
+            seen.insert(tuple(i), false);
+        }
+        let mut large_hit = Vec::with_capacity(large.len());
+        for i in large.clone() {
+            let hit = match seen.get_mut(&tuple(i)) {
+                Some(matched) => {
+                    *matched = true;
+                    true
+                }
+                None => false,
+            };
+            large_hit.push(hit);
+        }
+        let small_hit: Vec<bool> = small.map(|i| seen.get(&tuple(i)) == Some(&true)).collect();
+        return Ok(if n_old <= n_new {
+            (small_hit, large_hit)
+        } else {
+            (large_hit, small_hit)
+        });
     }
     let sorted = keys.sorted(None);
     let (mut in_new, mut in_old) = (vec![false; n_old], vec![false; n_new]);
