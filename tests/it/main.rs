@@ -2,5 +2,5 @@
 
 mod examples;
 mod ingest;
-mod sql_lake;
 mod remote;
+mod sql_lake;

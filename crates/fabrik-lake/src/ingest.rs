@@ -1,6 +1,6 @@
 //! Ingest: files into a lake table, every row accounted for.
 //!
-//! For each input file: its content hash names the ingest (`fabrik-ingest:<table>:<sha256>`,
+//! For each input file: its content hash names the ingest (`fabrik-ingest:<table>:<blake3>`,
 //! plus a part number for large files); a part whose id is already committed to the table
 //! is skipped, so re-running an ingest is a no-op. The file is read in chunks
 //! ([`crate::source`], typed and validated in parallel); rejects are appended to
@@ -23,7 +23,6 @@ use datafusion::arrow::array::{
     RecordBatch, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder,
 };
 use fabrik_model::Table;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::source::remote::{self, StoreOptions};
@@ -63,7 +62,7 @@ pub struct FileReport {
     pub path: PathBuf,
     /// The object-store URL the file was read from; `None` for a local file.
     pub url: Option<String>,
-    /// SHA-256 of its content, hex.
+    /// BLAKE3 hash of its content, hex (`b3sum` prints the same).
     pub content_hash: String,
     /// Data rows read (0 when the file was skipped).
     pub rows_read: u64,
@@ -499,14 +498,14 @@ fn rejects_batch(ingest_id: &str, rejects: &[Reject]) -> Result<RecordBatch> {
     )?)
 }
 
-/// SHA-256 of a file's content, hex, read in 1 MiB blocks.
+/// BLAKE3 hash of a file's content, hex (as `b3sum` prints it), read in 1 MiB blocks.
 pub fn content_hash(path: &Path) -> Result<String> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
     };
     let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
+    let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = file.read(&mut buf).map_err(io)?;
@@ -515,9 +514,5 @@ pub fn content_hash(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hasher.finalize().to_hex().to_string())
 }

@@ -57,13 +57,14 @@ use std::sync::Arc;
 
 use chrono::{FixedOffset, LocalResult, NaiveDateTime, TimeZone};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, StringArray,
-    StringBuilder, UInt64Array, new_null_array,
+    Array, ArrayRef, AsArray, BooleanArray, PrimitiveArray, PrimitiveBuilder, RecordBatch,
+    RecordBatchOptions, StringArray, StringBuilder, TimestampMicrosecondArray, UInt64Array,
+    new_null_array,
 };
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::compute::kernels::boolean;
 use datafusion::arrow::compute::{cast, filter, filter_record_batch};
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use fabrik_model::{
     FieldSpec, FieldType, PARSE_RULE, Table, ValidateOptions, is_text_type, relaxed_schema,
     text_schema, validate, validate_text_batch,
@@ -934,8 +935,6 @@ fn finish_csv(
             raw: Some(raw),
         }
     };
-    // Text that is not UTF-8 is rare: one check of all fields, then per record if needed.
-    let all_utf8 = std::str::from_utf8(&chunk.fields).is_ok();
     let mut good: Vec<usize> = Vec::with_capacity(chunk.records.len());
     for (i, r) in chunk.records.iter().enumerate() {
         if r.count != fields {
@@ -946,24 +945,58 @@ fn finish_csv(
             ));
             continue;
         }
-        if !all_utf8 {
-            let bad =
-                ctx.table.fields().iter().zip(mapping).find(|(_, m)| {
-                    m.is_some_and(|f| std::str::from_utf8(chunk.field(r, f)).is_err())
-                });
-            if let Some((spec, _)) = bad {
-                rejects.push(structure(
-                    r,
-                    Some(spec.name.to_string()),
-                    format!("{}: the text is not valid UTF-8", spec.name),
-                ));
-                continue;
-            }
-        }
         good.push(i);
     }
+    // Text that is not UTF-8 is rare: the columns are built (and validated by Arrow) at
+    // once; only when that fails are the records checked one by one.
+    let columns = match csv_columns(ctx, &chunk, &good, mapping) {
+        Ok(columns) => columns,
+        Err(_) => {
+            good.retain(|&i| {
+                let r = &chunk.records[i];
+                let bad = ctx.table.fields().iter().zip(mapping).find(|(_, m)| {
+                    m.is_some_and(|f| std::str::from_utf8(chunk.field(r, f)).is_err())
+                });
+                match bad {
+                    Some((spec, _)) => {
+                        rejects.push(structure(
+                            r,
+                            Some(spec.name.to_string()),
+                            format!("{}: the text is not valid UTF-8", spec.name),
+                        ));
+                        false
+                    }
+                    None => true,
+                }
+            });
+            csv_columns(ctx, &chunk, &good, mapping)?
+        }
+    };
+    let origins = CsvOrigins {
+        chunk: &chunk,
+        good: &good,
+    };
+    finish_text_chunk(ctx, columns, &origins, rejects, chunk.rows_read)
+}
+
+/// The text columns of the records `good` of a CSV chunk (table field order).
+fn csv_columns(
+    ctx: &Ctx,
+    chunk: &CsvChunk,
+    good: &[usize],
+    mapping: &[Option<usize>],
+) -> Result<Vec<ArrayRef>> {
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(mapping.len());
-    for m in mapping {
+    for (spec, m) in ctx.table.fields().iter().zip(mapping) {
+        // Numbers and plain RFC 3339 times are parsed straight from the fields when every
+        // value of the chunk parses; otherwise the column stays text and the general path
+        // parses and reports each value.
+        if let Some(f) = m
+            && let Some(typed) = typed_fields(spec.ty, chunk, good, *f)
+        {
+            columns.push(typed);
+            continue;
+        }
         let column: ArrayRef = match m {
             None => new_null_array(&DataType::Utf8, good.len()),
             Some(f) => {
@@ -974,7 +1007,7 @@ fn finish_csv(
                     .map(|&i| chunk.field(&chunk.records[i], *f).len())
                     .sum();
                 let mut values: Vec<u8> = Vec::with_capacity(total);
-                for &i in &good {
+                for &i in good {
                     values.extend_from_slice(chunk.field(&chunk.records[i], *f));
                     let end = i32::try_from(values.len()).map_err(|_| Error::Read {
                         path: ctx.path.clone(),
@@ -993,11 +1026,52 @@ fn finish_csv(
         };
         columns.push(column);
     }
-    let origins = CsvOrigins {
-        chunk: &chunk,
-        good: &good,
+    Ok(columns)
+}
+
+/// Field `f` of the records `good` parsed as `ty`, when every value parses (an empty field
+/// is null, as in fabrik-model's coercion); `None` for text or when a value does not parse.
+/// Numbers go through Arrow's parsers, the very ones its `cast` uses.
+fn typed_fields(ty: FieldType, chunk: &CsvChunk, good: &[usize], f: usize) -> Option<ArrayRef> {
+    use datafusion::arrow::compute::kernels::cast_utils::Parser;
+    use datafusion::arrow::datatypes::{
+        ArrowPrimitiveType, Float64Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
+        UInt8Type,
     };
-    finish_text_chunk(ctx, columns, &origins, rejects, chunk.rows_read)
+    fn parse<T: ArrowPrimitiveType>(
+        chunk: &CsvChunk,
+        good: &[usize],
+        f: usize,
+        p: impl Fn(&str) -> Option<T::Native>,
+    ) -> Option<PrimitiveArray<T>> {
+        let mut b = PrimitiveBuilder::<T>::with_capacity(good.len());
+        for &i in good {
+            let bytes = chunk.field(&chunk.records[i], f);
+            if bytes.is_empty() {
+                b.append_null();
+            } else {
+                b.append_value(p(std::str::from_utf8(bytes).ok()?)?);
+            }
+        }
+        Some(b.finish())
+    }
+    Some(match ty {
+        FieldType::Text => return None,
+        FieldType::Timestamp => Arc::new(
+            parse::<TimestampMicrosecondType>(
+                chunk,
+                good,
+                f,
+                fabrik_model::time::parse_rfc3339_micros,
+            )?
+            .with_timezone(fabrik_model::schema::UTC),
+        ),
+        FieldType::Float64 => Arc::new(parse::<Float64Type>(chunk, good, f, Float64Type::parse)?),
+        FieldType::UInt8 => Arc::new(parse::<UInt8Type>(chunk, good, f, UInt8Type::parse)?),
+        FieldType::Int16 => Arc::new(parse::<Int16Type>(chunk, good, f, Int16Type::parse)?),
+        FieldType::Int32 => Arc::new(parse::<Int32Type>(chunk, good, f, Int32Type::parse)?),
+        FieldType::Int64 => Arc::new(parse::<Int64Type>(chunk, good, f, Int64Type::parse)?),
+    })
 }
 
 /// Where the rows of a text chunk came from, asked only for rejected rows.
@@ -1238,15 +1312,30 @@ fn finish_text_chunk(
     let n = columns.first().map_or(0, |c| c.len());
     let mut reasons: HashMap<(usize, &'static str), String> = HashMap::new();
     for (spec, column) in table.fields().iter().zip(columns.iter_mut()) {
-        if spec.ty == FieldType::Timestamp {
+        if spec.ty == FieldType::Timestamp && column.data_type() == &DataType::Utf8 {
+            // Plain RFC 3339 with offsets (the common case) is typed here, in one pass.
+            if let Some(typed) = rfc3339_column(column.as_string::<i32>()) {
+                *column = typed;
+                continue;
+            }
             let (normalised, why) =
                 normalise_timestamps(spec, column.as_string::<i32>(), &ctx.opts.time);
             *column = Arc::new(normalised);
             reasons.extend(why.into_iter().map(|(row, r)| ((row, spec.name), r)));
         }
     }
+    // Text columns, but for the timestamp columns typed above.
+    let schema = text_schema(table);
+    let schema = Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .zip(&columns)
+            .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
+            .collect::<Vec<_>>(),
+    ));
     let options = RecordBatchOptions::new().with_row_count(Some(n));
-    let text = RecordBatch::try_new_with_options(text_schema(table), columns, &options)?;
+    let text = RecordBatch::try_new_with_options(schema, columns, &options)?;
     let (typed, validation) = validate_text_batch(table, &text, &ctx.opts.validate)?;
     let mut raw_cache: HashMap<usize, (String, u64)> = HashMap::new();
     for v in &validation.violations {
@@ -1317,6 +1406,22 @@ fn strict(schema: SchemaRef, batch: RecordBatch) -> Result<RecordBatch> {
         batch.columns().to_vec(),
         &options,
     )?)
+}
+
+/// The column as UTC timestamps when every value is RFC 3339 with an offset
+/// ([`fabrik_model::time::parse_rfc3339_micros`]); `None` otherwise (the general path then
+/// normalises, parses and reports each value).
+fn rfc3339_column(text: &StringArray) -> Option<ArrayRef> {
+    let mut values = Vec::with_capacity(text.len());
+    for v in text.iter() {
+        values.push(match v {
+            None => None,
+            Some(s) => Some(fabrik_model::time::parse_rfc3339_micros(s)?),
+        });
+    }
+    Some(Arc::new(
+        TimestampMicrosecondArray::from(values).with_timezone(fabrik_model::schema::UTC),
+    ))
 }
 
 /// Rewrites epoch integers and naive local times of a timestamp column as RFC 3339 UTC

@@ -25,7 +25,7 @@
 //! ([`SourceReader`](super::SourceReader)). An object is streamed, chunk by chunk (memory
 //! holds one chunk and a 1 MiB write buffer, never the object), into a spool file with the
 //! object's file name (so `.csv.gz` stays gzip) in a fresh temporary directory (under
-//! `TMPDIR`); its SHA-256 is computed on the way, so the object is downloaded once. The
+//! `TMPDIR`); its BLAKE3 hash is computed on the way, so the object is downloaded once. The
 //! spool is deleted when the [`Fetched`] is dropped: an ingest keeps one object on disk at
 //! a time. Reports, rejects and errors name the URL, never the spool file
 //! ([`Fetched::relabel`]).
@@ -52,7 +52,6 @@ use std::sync::Arc;
 use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, ObjectStoreScheme};
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
@@ -307,7 +306,7 @@ impl ObjectInput {
         };
         let file = tokio::fs::File::create(&path).await.map_err(io)?;
         let mut out = tokio::io::BufWriter::with_capacity(SPOOL_BUFFER, file);
-        let mut hasher = Sha256::new();
+        let mut hasher = blake3::Hasher::new();
         let mut stream = self
             .store
             .get(&self.location)
@@ -323,11 +322,7 @@ impl ObjectInput {
             path,
             // Hex, exactly as `crate::ingest::content_hash` writes it: the same content has
             // the same ingest id whether it comes from a path or a URL.
-            content_hash: hasher
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
+            content_hash: hasher.finalize().to_hex().to_string(),
             url: Some(self.url.clone()),
             _spool: Some(spool),
         })
@@ -350,7 +345,7 @@ impl Fetched {
         &self.path
     }
 
-    /// SHA-256 of the content, hex (as [`crate::ingest::content_hash`]).
+    /// BLAKE3 hash of the content, hex (as [`crate::ingest::content_hash`]).
     pub fn content_hash(&self) -> &str {
         &self.content_hash
     }

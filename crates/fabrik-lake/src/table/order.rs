@@ -185,6 +185,17 @@ fn column_codes(c: &ArrayRef) -> Result<Option<Vec<u64>>> {
     }
 }
 
+/// Whether two strings are equal; ids of a few bytes are compared in line, without a call
+/// to `memcmp`.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && if a.len() <= 16 {
+            a.iter().zip(b).all(|(x, y)| x == y)
+        } else {
+            a == b
+        }
+}
+
 /// The rank of each string among the distinct strings (1-based; null is 0). Runs of equal
 /// strings (sorted input) cost one comparison per row.
 fn string_ranks<'a>(values: impl Iterator<Item = Option<&'a str>>, n: usize) -> Vec<u64> {
@@ -196,7 +207,7 @@ fn string_ranks<'a>(values: impl Iterator<Item = Option<&'a str>>, n: usize) -> 
         let id = match v {
             None => u32::MAX,
             Some(s) => match last {
-                Some((l, id)) if l == s => id,
+                Some((l, id)) if same(l.as_bytes(), s.as_bytes()) => id,
                 _ => {
                     let id = *ids.entry(s).or_insert_with(|| {
                         distinct.push(s);
