@@ -53,7 +53,8 @@ usage: ingest [--size tiny|small|SCALE] [--seed N] [--out DIR] [--lake DIR] [--q
   --tz ZONE      zone of timestamps without an offset, e.g. Europe/Berlin
   --delimiter C  CSV field delimiter (default ','; 'tab' for a tab)
 
-  --part-rows N  accepted rows per commit (default 4194304); smaller parts use less memory
+  --part-rows N  accepted rows per commit (default 2097152); memory holds about two parts
+                 (one written while the next is read), whatever the file size
   --quiet        no progress on stderr
 
 exit status: 0 done, 1 a file or the lake could not be read or written, 2 bad usage";

@@ -13,8 +13,11 @@
 //! no-op ([`WriteOutcome::skipped_as_already_committed`]). Rows are deduplicated by
 //! [`Table::key`] within the call and against the table with the table's [`DedupPolicy`]:
 //!
-//! * the data files of the partitions the call touches are read (keys only for keep-first,
-//!   whole rows for keep-last);
+//! * rows are sorted by key codes (string ranks, integers; no row hashing) and
+//!   equal keys within the call resolved by the policy;
+//! * of the stored files of the partitions the call touches, those whose key statistics
+//!   (Delta `minValues`/`maxValues`) overlap the new keys' ranges are read, key columns only
+//!   and only over those ranges (row-group and page statistics skip the rest);
 //! * keep-first: rows whose key is already stored are dropped (an anti-join), the rest is
 //!   appended — stored files are never rewritten;
 //! * keep-last: the stored files that hold a key of the call are rewritten without those
@@ -33,7 +36,10 @@
 //!
 //! See [`layout`]: partitions per table, rows sorted by [`Table::sort_order`] inside every
 //! file (declared in the Parquet `sorting_columns`), zstd, page statistics and the page
-//! index, `DELTA_BINARY_PACKED` timestamps, dictionary-encoded ids.
+//! index, `DELTA_BINARY_PACKED` timestamps, dictionary-encoded ids. The partitions of a
+//! write are encoded in parallel, each by deltalake's `PartitionWriter` into its Hive
+//! directory; a partition's rows are sliced out of the given batches when they are
+//! consecutive (no copy), gathered otherwise.
 //!
 //! # Compaction
 //!
