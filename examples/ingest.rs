@@ -40,7 +40,8 @@ usage: ingest [--size tiny|small|SCALE] [--seed N] [--out DIR] [--lake DIR] [--q
   --seed N     random seed (default 42)
 
   With --table: ingest INPUT... into table NAME (sensor_readings, machine_states,
-  production_counts, orders, suppliers, deliveries, bom, inventory) of the lake --lake DIR.
+  production_counts, orders, suppliers, deliveries, bom, inventory) of the lake --lake DIR
+  (a directory, or a URL such as s3://bucket/prefix, with the credentials below).
   An INPUT is a file, a directory, a glob, or an object-store URL: s3://bucket/key,
   gs://bucket/key, az://container/key, abfss://container@account.dfs.core.windows.net/key,
   http(s)://host/path, with globs in the key (quote them: 's3://bucket/plant-7/2026-11-*.csv';

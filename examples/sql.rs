@@ -19,7 +19,8 @@ use fabrik::sql::Session;
 const USAGE: &str = "\
 usage: sql --lake DIR [--format table|csv|json] \"SELECT ...\"
 
-  --lake DIR     the lake (a directory, or a URL such as memory:///)
+  --lake DIR     the lake: a directory, or a URL such as s3://bucket/prefix (credentials
+                 from AWS_*, GOOGLE_* or AZURE_* environment variables)
   --format F     table (default), csv or json (newline-delimited)";
 
 enum Format {

@@ -58,8 +58,7 @@ use std::sync::Arc;
 use chrono::{FixedOffset, LocalResult, NaiveDateTime, TimeZone};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, PrimitiveArray, PrimitiveBuilder, RecordBatch,
-    RecordBatchOptions, StringArray, StringBuilder, TimestampMicrosecondArray, UInt64Array,
-    new_null_array,
+    RecordBatchOptions, StringArray, StringBuilder, UInt64Array, new_null_array,
 };
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::compute::kernels::boolean;
@@ -1314,7 +1313,7 @@ fn finish_text_chunk(
     for (spec, column) in table.fields().iter().zip(columns.iter_mut()) {
         if spec.ty == FieldType::Timestamp && column.data_type() == &DataType::Utf8 {
             // Plain RFC 3339 with offsets (the common case) is typed here, in one pass.
-            if let Some(typed) = rfc3339_column(column.as_string::<i32>()) {
+            if let Some(typed) = fabrik_model::parse_rfc3339_column(column.as_string::<i32>()) {
                 *column = typed;
                 continue;
             }
@@ -1406,22 +1405,6 @@ fn strict(schema: SchemaRef, batch: RecordBatch) -> Result<RecordBatch> {
         batch.columns().to_vec(),
         &options,
     )?)
-}
-
-/// The column as UTC timestamps when every value is RFC 3339 with an offset
-/// ([`fabrik_model::time::parse_rfc3339_micros`]); `None` otherwise (the general path then
-/// normalises, parses and reports each value).
-fn rfc3339_column(text: &StringArray) -> Option<ArrayRef> {
-    let mut values = Vec::with_capacity(text.len());
-    for v in text.iter() {
-        values.push(match v {
-            None => None,
-            Some(s) => Some(fabrik_model::time::parse_rfc3339_micros(s)?),
-        });
-    }
-    Some(Arc::new(
-        TimestampMicrosecondArray::from(values).with_timezone(fabrik_model::schema::UTC),
-    ))
 }
 
 /// Rewrites epoch integers and naive local times of a timestamp column as RFC 3339 UTC

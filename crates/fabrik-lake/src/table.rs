@@ -106,15 +106,9 @@ pub struct Lake {
     store: Option<Arc<dyn ObjectStore>>,
 }
 
-/// Cloud schemes and the deltalake feature (crate) that provides them.
+/// Schemes fabrik-lake does not build a store for, and the deltalake feature (crate) that
+/// provides them.
 const CLOUD_SCHEMES: &[(&str, &str)] = &[
-    ("s3", "deltalake feature `s3` (crate deltalake-aws)"),
-    ("s3a", "deltalake feature `s3` (crate deltalake-aws)"),
-    ("gs", "deltalake feature `gcs` (crate deltalake-gcp)"),
-    ("az", "deltalake feature `azure` (crate deltalake-azure)"),
-    ("abfs", "deltalake feature `azure` (crate deltalake-azure)"),
-    ("abfss", "deltalake feature `azure` (crate deltalake-azure)"),
-    ("azure", "deltalake feature `azure` (crate deltalake-azure)"),
     ("hdfs", "deltalake feature `hdfs` (crate deltalake-hdfs)"),
     (
         "lakefs",
@@ -124,8 +118,15 @@ const CLOUD_SCHEMES: &[(&str, &str)] = &[
 
 impl Lake {
     /// Opens (creating if needed) a lake at `location`: a local directory path (created if
-    /// missing, relative paths made absolute) or a URL (`file:///…`, `memory:///`, `s3://…`
-    /// when deltalake's storage handler for the scheme is compiled in and registered).
+    /// missing, relative paths made absolute) or a URL: `file:///…`, `memory:///`, or an
+    /// object store — `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`,
+    /// `abfss://…` — whose settings (credentials, region, endpoint) come from the
+    /// environment as object_store reads them (`AWS_*`, `GOOGLE_*`, `AZURE_*`), with
+    /// [`Lake::open_with_options`]' map on top (`aws_endpoint`, `aws_allow_http`, …).
+    ///
+    /// On object stores, Delta commits are conditional puts (a commit file is written only
+    /// if it does not exist: `If-None-Match` on S3, which AWS supports since 2024); a store
+    /// that ignores the condition cannot protect two concurrent writers from each other.
     ///
     /// A `memory:///` lake lives as long as this value and its clones.
     pub async fn open(location: &str) -> Result<Lake> {
@@ -169,6 +170,17 @@ impl Lake {
                 })?;
             }
             "memory" => store = Some(Arc::new(InMemory::new())),
+            // Object stores fabrik-lake builds itself (object_store's aws/gcp/azure, settings
+            // from the environment and `options`), committing with conditional puts.
+            "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "azure" => {
+                store = Some(crate::source::remote::root_store(&root, &options)?);
+                let scheme_url = Url::parse(&format!("{}://", root.scheme()))
+                    .map_err(|e| refuse(format!("not a valid URL: {e}")))?;
+                let factories = deltalake::logstore::logstore_factories();
+                if !factories.contains_key(&scheme_url) {
+                    factories.insert(scheme_url, Arc::new(ConditionalPutLogStores));
+                }
+            }
             scheme => {
                 let registered = deltalake::logstore::logstore_factories()
                     .iter()
@@ -270,11 +282,11 @@ impl Lake {
 
     fn builder(&self, name: &str) -> Result<DeltaTableBuilder> {
         let url = self.table_url(name)?;
-        let mut b = DeltaTableBuilder::from_url(url.clone())
-            .map_err(delta_err(name))?
-            .with_storage_options(self.options.clone());
-        if let Some(store) = &self.store {
-            b = b.with_storage_backend(Arc::clone(store), url);
+        let mut b = DeltaTableBuilder::from_url(url.clone()).map_err(delta_err(name))?;
+        match &self.store {
+            // The store carries the settings (credentials, endpoint) already.
+            Some(store) => b = b.with_storage_backend(Arc::clone(store), url),
+            None => b = b.with_storage_options(self.options.clone()),
         }
         Ok(b)
     }
@@ -339,6 +351,28 @@ impl Lake {
             name: name.to_string(),
             pinned: None,
         })
+    }
+}
+
+/// deltalake's default log store (commits by conditional put: a commit file is created only
+/// if it does not exist), for the object-store schemes whose own deltalake crates
+/// (deltalake-aws, -gcp, -azure) are not compiled in.
+struct ConditionalPutLogStores;
+
+impl deltalake::logstore::LogStoreFactory for ConditionalPutLogStores {
+    fn with_options(
+        &self,
+        prefixed_store: deltalake::logstore::ObjectStoreRef,
+        root_store: deltalake::logstore::ObjectStoreRef,
+        location: &Url,
+        options: &deltalake::logstore::StorageConfig,
+    ) -> deltalake::DeltaResult<Arc<dyn deltalake::logstore::LogStore>> {
+        Ok(deltalake::logstore::default_logstore(
+            prefixed_store,
+            root_store,
+            location,
+            options,
+        ))
     }
 }
 

@@ -210,7 +210,7 @@ fn parse_column(spec: &FieldSpec, input: &ArrayRef) -> Result<(ArrayRef, Vec<Vio
         format_options: FormatOptions::default(),
     };
     let mut parsed = if spec.ty == FieldType::Timestamp {
-        parse_timestamps(text.as_string::<i32>())
+        parse_rfc3339_column(text.as_string::<i32>())
             .map_or_else(|| cast_with_options(&text, &target, &options), Ok)?
     } else {
         cast_with_options(&text, &target, &options)?
@@ -254,10 +254,19 @@ fn parse_column(spec: &FieldSpec, input: &ArrayRef) -> Result<(ArrayRef, Vec<Vio
     Ok((parsed, violations))
 }
 
-/// Timestamps by the fast RFC 3339 parser ([`crate::time::parse_rfc3339_micros`]), or
-/// `None` when some text needs Arrow's general parser (which then parses the whole column,
-/// so the result never depends on which parser ran).
-fn parse_timestamps(text: &StringArray) -> Option<ArrayRef> {
+/// The column as UTC timestamps when every value is RFC 3339 with an offset, parsed by
+/// [`crate::time::parse_rfc3339_micros`] in one pass; `None` when some text needs Arrow's
+/// general parser (callers then parse the whole column with it, so the result never
+/// depends on which parser ran).
+///
+/// ```
+/// use arrow::array::StringArray;
+/// let col = StringArray::from(vec![Some("2026-01-05T10:00:00Z"), None]);
+/// assert!(fabrik_model::parse_rfc3339_column(&col).is_some());
+/// let naive = StringArray::from(vec!["2026-01-05T10:00:00"]);
+/// assert!(fabrik_model::parse_rfc3339_column(&naive).is_none());
+/// ```
+pub fn parse_rfc3339_column(text: &StringArray) -> Option<ArrayRef> {
     let mut values = Vec::with_capacity(text.len());
     for v in text.iter() {
         values.push(match v {

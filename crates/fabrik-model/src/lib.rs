@@ -16,7 +16,10 @@ pub mod time;
 pub mod validate;
 pub mod vocab;
 
-pub use coerce::{PARSE_RULE, coerce_text_batch, relaxed_schema, text_schema, validate_text_batch};
+pub use coerce::{
+    PARSE_RULE, coerce_text_batch, parse_rfc3339_column, relaxed_schema, text_schema,
+    validate_text_batch,
+};
 pub use error::{Error, Result};
 pub use rules::{Check, CmpOp, Rule, TimeKind, Tolerance, When, rule};
 pub use schema::{

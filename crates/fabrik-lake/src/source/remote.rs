@@ -589,6 +589,32 @@ pub async fn resolve_url(input: &str, options: &StoreOptions) -> Result<Vec<Obje
 }
 
 /// `location` relative to `prefix`, `/`-separated; `None` when it is not under it.
+/// The object store at the root of `url`'s bucket or container (`s3://bucket/`), for a lake
+/// there: settings from the environment variables of its kind (`AWS_*`, `GOOGLE_*`,
+/// `AZURE_*`) and `options` on top, as for inputs.
+pub(crate) fn root_store(
+    url: &Url,
+    options: &std::collections::HashMap<String, String>,
+) -> Result<Arc<dyn ObjectStore>> {
+    let text = url.as_str();
+    let kind = ObjectStoreScheme::parse(url)
+        .ok()
+        .and_then(|(s, _)| StoreKind::of(&s))
+        .ok_or_else(|| Error::UnknownScheme {
+            url: text.to_string(),
+            scheme: url.scheme().to_string(),
+        })?;
+    let mut root = url.clone();
+    root.set_path("/");
+    let mut store_options = StoreOptions::new();
+    for (k, v) in options {
+        store_options = store_options.with(k.clone(), v.clone());
+    }
+    let (store, _) = object_store::parse_url_opts(&root, store_options.for_kind(kind))
+        .map_err(|e| store_error(text, kind, e))?;
+    Ok(Arc::from(store))
+}
+
 fn relative_key(location: &ObjectPath, prefix: &ObjectPath) -> Option<String> {
     let parts: Vec<String> = location
         .prefix_match(prefix)?
