@@ -48,8 +48,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, BooleanBufferBuilder, Float64Array, Int16Array,
-    Int32Array, Int64Array, RecordBatch, Scalar, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int16Array, Int32Array, Int64Array,
+    LargeStringArray, RecordBatch, Scalar, StringArray, StringViewArray, TimestampMicrosecondArray,
     UInt8Array, UInt64Array, new_null_array,
 };
 use arrow::buffer::{BooleanBuffer, NullBuffer};
@@ -462,44 +462,25 @@ fn text_in(a: &dyn Array, values: &[&str]) -> Result<BooleanArray> {
     if let Some(hit) = via_dictionary(a, |v| text_in(v, values))? {
         return Ok(hit);
     }
-    // One pass: each value looked up in the sorted allowed values, a run of equal values
-    // (sorted telemetry) looked up once.
-    let mut allowed: Vec<&str> = values.to_vec();
-    allowed.sort_unstable();
-    fn one_pass<'a>(
-        texts: impl Iterator<Item = Option<&'a str>>,
-        len: usize,
-        allowed: &[&str],
-    ) -> BooleanBuffer {
-        let mut out = BooleanBufferBuilder::new(len);
-        let mut last: Option<(&str, bool)> = None;
-        for v in texts {
-            let hit = match v {
-                None => false,
-                Some(s) => match last {
-                    Some((l, hit)) if l == s => hit,
-                    _ => {
-                        let hit = allowed.binary_search(&s).is_ok();
-                        last = Some((s, hit));
-                        hit
-                    }
-                },
-            };
-            out.append(hit);
-        }
-        out.finish()
+    let mut acc: Option<BooleanArray> = None;
+    for &v in values {
+        let hit = match a.data_type() {
+            DataType::Utf8 => cmp::eq(&a, &StringArray::new_scalar(v))?,
+            DataType::LargeUtf8 => cmp::eq(&a, &LargeStringArray::new_scalar(v))?,
+            DataType::Utf8View => cmp::eq(&a, &StringViewArray::new_scalar(v))?,
+            _ => {
+                return Err(Error::Internal {
+                    what: "text rule on a non-text column",
+                });
+            }
+        };
+        acc = Some(match acc {
+            None => hit,
+            Some(prev) => boolean::or(&prev, &hit)?,
+        });
     }
-    let hits = match a.data_type() {
-        DataType::Utf8 => one_pass(a.as_string::<i32>().iter(), a.len(), &allowed),
-        DataType::LargeUtf8 => one_pass(a.as_string::<i64>().iter(), a.len(), &allowed),
-        DataType::Utf8View => one_pass(a.as_string_view().iter(), a.len(), &allowed),
-        _ => {
-            return Err(Error::Internal {
-                what: "text rule on a non-text column",
-            });
-        }
-    };
-    Ok(BooleanArray::new(hits, a.logical_nulls()))
+    Ok(acc
+        .unwrap_or_else(|| BooleanArray::new(BooleanBuffer::new_unset(a.len()), a.logical_nulls())))
 }
 
 /// A predicate over text, evaluated once per value (once per dictionary entry for
@@ -954,7 +935,7 @@ fn join_codes(values: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{DictionaryArray, Int64Array, LargeStringArray, StringViewArray};
+    use arrow::array::{DictionaryArray, Int64Array, StringViewArray};
     use arrow::datatypes::Int8Type;
 
     use super::*;
