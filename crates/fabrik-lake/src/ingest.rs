@@ -164,7 +164,8 @@ pub async fn ingest(
                     Hash::Ready(content_hash(&local)?)
                 } else {
                     let p = local.clone();
-                    Hash::Pending(tokio::task::spawn_blocking(move || content_hash(&p)))
+                    let task = tokio::task::spawn_blocking(move || content_hash(&p));
+                    Hash::Pending(local.clone(), task)
                 }
             }
         };
@@ -220,23 +221,22 @@ type Chunks = Box<dyn Iterator<Item = Result<SourceBatch>> + Send>;
 /// The content hash of an input: known, or being computed.
 enum Hash {
     Ready(String),
-    Pending(tokio::task::JoinHandle<Result<String>>),
+    /// The file being hashed, and the task hashing it.
+    Pending(PathBuf, tokio::task::JoinHandle<Result<String>>),
 }
 
 impl Hash {
     async fn get(&mut self) -> Result<String> {
-        if let Hash::Pending(task) = self {
-            let h = task.await.map_err(|e| Error::Read {
-                path: PathBuf::from("<hash>"),
+        let h = match self {
+            Hash::Ready(h) => return Ok(h.clone()),
+            Hash::Pending(path, task) => task.await.map_err(|e| Error::Read {
+                path: path.clone(),
                 line: None,
-                why: format!("internal error: the hashing task failed: {e}"),
-            })??;
-            *self = Hash::Ready(h);
-        }
-        match self {
-            Hash::Ready(h) => Ok(h.clone()),
-            Hash::Pending(_) => unreachable!("set just above"),
-        }
+                why: format!("internal error: hashing the file failed: {e}"),
+            })??,
+        };
+        *self = Hash::Ready(h.clone());
+        Ok(h)
     }
 }
 

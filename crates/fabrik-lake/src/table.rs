@@ -743,7 +743,6 @@ impl LakeTable {
             }
         }
         let touched: BTreeSet<Vec<String>> = groups.iter().map(|g| g.values.clone()).collect();
-        let written: u64 = jobs.iter().map(Job::rows).sum::<u64>();
         let adds = write_jobs(dt, self.table, rows, jobs, lay, name).await?;
         let predicate = partition_predicate(&schema, &partitions, &touched);
         let operation = DeltaOperation::Write {
@@ -759,7 +758,6 @@ impl LakeTable {
         actions.extend(removes.into_iter().map(Action::Remove));
         let version = commit(dt, actions, operation, Some(app_id), name).await?;
         let given: u64 = groups.iter().map(|g| g.rows.len() as u64).sum();
-        let _ = written;
         Ok(WriteOutcome {
             version,
             // Keep-last rewrites old rows of the touched files too: those are not "given".
