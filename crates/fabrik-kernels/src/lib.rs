@@ -1,0 +1,14 @@
+//! fabrik's hot kernels over Arrow arrays, with no query engine underneath.
+//!
+//! `fabrik-sql` plugs these into DataFusion (as UDFs, UDAFs and a streaming rollup operator
+//! chosen by a physical optimizer rule); here they are plain functions over Arrow arrays
+//! and slices, parallel with rayon, usable on their own.
+//!
+//! - [`bucket`]: the bucket start of each timestamp (fixed widths, calendar units in a
+//!   time zone).
+
+pub mod bucket;
+pub mod error;
+
+pub use bucket::{Bucket, CalendarUnit};
+pub use error::{Error, Result};

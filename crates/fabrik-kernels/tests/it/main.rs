@@ -1,0 +1,1 @@
+//! Integration tests of `fabrik-kernels`: one binary for the crate.
