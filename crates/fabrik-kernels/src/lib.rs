@@ -6,9 +6,12 @@
 //!
 //! - [`bucket`]: the bucket start of each timestamp (fixed widths, calendar units in a
 //!   time zone).
+//! - [`rollup`]: aggregates per key and time bucket, streaming over runs of sorted input,
+//!   dense group ids for unsorted input, mergeable partial states, parallel with rayon.
 
 pub mod bucket;
 pub mod error;
+pub mod rollup;
 
 pub use bucket::{Bucket, CalendarUnit};
 pub use error::{Error, Result};

@@ -1,0 +1,718 @@
+//! Time-bucket rollups: aggregates per group key and time bucket, streaming over runs.
+//!
+//! A [`Rollup`] is a mergeable partial aggregation. [`Rollup::update`] takes one batch of
+//! columns and splits it into **runs**: maximal stretches of rows with the same key and the
+//! same bucket, found by comparing neighbouring rows (vectorized; dictionary columns by
+//! their indices) and by checking each timestamp against the current bucket's range. Each
+//! run is looked up once (its key interned, `(key, bucket)` mapped to a dense group id) and
+//! every aggregate folds the run's values as one slice. Input sorted by `(key…, ts)` — the
+//! order the lake writes telemetry in — makes runs long, so the cost per row is a few
+//! comparisons and the aggregate's own arithmetic; unsorted input still gives the right
+//! answer, with runs of one row (a hash lookup per row, with no string hashing for
+//! dictionary keys).
+//!
+//! Partial rollups of different batches, files or threads [`merge`](Rollup::merge): groups
+//! that straddle a boundary are joined by key and bucket, and every aggregate has a
+//! mergeable state (counts, sums, extremes, Chan et al.'s moments for variance, the
+//! timestamped value for first/last, the values themselves for exact quantiles).
+//! [`rollup_batches`] runs a rollup over many batches on rayon's pool.
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use arrow::array::{ArrayRef, Float64Array, StringArray, TimestampMicrosecondArray};
+//! use fabrik_kernels::rollup::{Agg, AggInput, Rollup, RollupSpec};
+//! use fabrik_kernels::Bucket;
+//!
+//! let sensor: ArrayRef = Arc::new(StringArray::from(vec!["S1", "S1", "S1", "S2"]));
+//! let ts: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![0, 30_000_000, 60_000_000, 0]));
+//! let value: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 3.0, 5.0, 7.0]));
+//! let spec = RollupSpec {
+//!     keys: vec![0],
+//!     bucket: Some((1, Bucket::fixed(60_000_000, 0)?)),
+//!     aggs: vec![AggInput::new(Agg::CountRows), AggInput::of(Agg::Mean, 2)],
+//! };
+//! let types: Vec<_> = [&sensor, &ts, &value].iter().map(|a| a.data_type().clone()).collect();
+//! let mut rollup = Rollup::new(spec, &types)?;
+//! rollup.update(&[sensor, ts, value])?;
+//! let out = rollup.finish()?;
+//! assert_eq!(out.aggs[1].as_ref(), &Float64Array::from(vec![2.0, 5.0, 7.0]) as &dyn arrow::array::Array);
+//! # Ok::<(), fabrik_kernels::Error>(())
+//! ```
+
+mod keys;
+mod state;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanBufferBuilder, Int64Array, RecordBatch, UInt32Array,
+};
+use arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
+use arrow::datatypes::{
+    DataType, Int64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
+};
+use foldhash::fast::FixedState;
+use rayon::prelude::*;
+
+use crate::bucket::Bucket;
+use crate::error::{Error, Result};
+use keys::KeyColumn;
+pub use state::quantile_cont;
+use state::{Prepared, Repr, State};
+
+/// An aggregate function of a rollup.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Agg {
+    /// `count(*)`: rows.
+    CountRows,
+    /// `count(x)`: non-null values.
+    Count,
+    /// `sum(x)`: null when no value.
+    Sum,
+    /// `min(x)`: IEEE 754 total order for floats.
+    Min,
+    /// `max(x)`: IEEE 754 total order for floats (NaN above +∞).
+    Max,
+    /// `avg(x)`.
+    Mean,
+    /// `var_samp` / `var_pop` / `stddev_samp` / `stddev_pop`.
+    Variance {
+        /// Divide by n − 1 (sample) rather than n (population).
+        sample: bool,
+        /// Return the standard deviation.
+        sqrt: bool,
+    },
+    /// The value at the smallest ordering timestamp (`first_value(x ORDER BY ts)`).
+    First,
+    /// The value at the largest ordering timestamp (`last_value(x ORDER BY ts)`); ties go
+    /// to the row seen last.
+    Last,
+    /// The exact continuous quantile (`percentile_cont`): linear interpolation.
+    QuantileCont(f64),
+}
+
+/// One aggregate and the input columns it reads (indices into the rollup's columns).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AggInput {
+    /// The aggregate.
+    pub agg: Agg,
+    /// Its argument (`None` only for [`Agg::CountRows`]).
+    pub arg: Option<usize>,
+    /// The ordering timestamp of [`Agg::First`] / [`Agg::Last`].
+    pub order: Option<usize>,
+}
+
+impl AggInput {
+    /// An aggregate with no argument ([`Agg::CountRows`]).
+    pub fn new(agg: Agg) -> Self {
+        AggInput {
+            agg,
+            arg: None,
+            order: None,
+        }
+    }
+
+    /// An aggregate of column `arg`.
+    pub fn of(agg: Agg, arg: usize) -> Self {
+        AggInput {
+            agg,
+            arg: Some(arg),
+            order: None,
+        }
+    }
+
+    /// `first`/`last` of column `arg` ordered by column `order`.
+    pub fn ordered(agg: Agg, arg: usize, order: usize) -> Self {
+        AggInput {
+            agg,
+            arg: Some(arg),
+            order: Some(order),
+        }
+    }
+}
+
+/// What a rollup groups by and computes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollupSpec {
+    /// Key columns (indices into the input columns), in output order.
+    pub keys: Vec<usize>,
+    /// The timestamp column and its buckets, if the rollup groups by time.
+    pub bucket: Option<(usize, Bucket)>,
+    /// The aggregates.
+    pub aggs: Vec<AggInput>,
+}
+
+/// Whether a rollup can compute `agg` over an argument of type `input`.
+pub fn supports(agg: &Agg, input: &DataType) -> bool {
+    state::repr(agg, input).is_some()
+}
+
+/// Whether a column of type `t` can be a rollup key.
+pub fn supports_key(t: &DataType) -> bool {
+    use DataType::*;
+    let plain = |t: &DataType| {
+        matches!(
+            t,
+            Utf8 | LargeUtf8
+                | Utf8View
+                | Binary
+                | LargeBinary
+                | BinaryView
+                | Boolean
+                | Float16
+                | Float32
+                | Float64
+                | Int8
+                | Int16
+                | Int32
+                | Int64
+                | UInt8
+                | UInt16
+                | UInt32
+                | UInt64
+                | Date32
+                | Date64
+                | Timestamp(_, _)
+                | Time32(_)
+                | Time64(_)
+                | Duration(_)
+        )
+    };
+    match t {
+        Dictionary(_, v) => plain(v),
+        other => plain(other),
+    }
+}
+
+/// A run of rows of one group in a batch: rows `start..end`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Run {
+    pub group: u32,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// The bucket of rows whose timestamp is null (or outside the calendar's range).
+const NULL_BUCKET: i64 = i64::MIN;
+
+type Map<K> = HashMap<K, u32, FixedState>;
+
+/// A partial rollup: groups seen so far and the aggregates' states.
+#[derive(Debug)]
+pub struct Rollup {
+    spec: RollupSpec,
+    types: Vec<DataType>,
+    reprs: Vec<Repr>,
+    columns: Vec<KeyColumn>,
+    /// Composite key → id (only with two or more key columns).
+    composite: Map<Box<[u32]>>,
+    /// Per composite id, the ids of its columns (flat, `keys.len()` each).
+    composite_ids: Vec<u32>,
+    groups: Map<(u32, i64)>,
+    group_key: Vec<u32>,
+    group_bucket: Vec<i64>,
+    states: Vec<State>,
+    rows: u64,
+}
+
+/// A finished rollup: one row per group, in the order groups were first seen.
+#[derive(Debug)]
+pub struct RollupOutput {
+    /// The key columns, in the spec's order, with the input's types.
+    pub keys: Vec<ArrayRef>,
+    /// Bucket starts (in the timestamp column's unit; null for null timestamps), if the
+    /// rollup groups by time.
+    pub bucket: Option<ArrayRef>,
+    /// One array per aggregate: Int64 for counts, Float64 for means, variances and
+    /// quantiles, Int64 or Float64 for sums, the argument's type for min, max, first, last.
+    pub aggs: Vec<ArrayRef>,
+}
+
+impl Rollup {
+    /// An empty rollup for input columns of the given types.
+    pub fn new(spec: RollupSpec, types: &[DataType]) -> Result<Self> {
+        let col_type = |i: usize| {
+            types.get(i).cloned().ok_or_else(|| Error::Length {
+                column: format!("#{i}"),
+                found: 0,
+                expected: types.len(),
+            })
+        };
+        let mut columns = Vec::new();
+        for &k in &spec.keys {
+            let t = col_type(k)?;
+            if !supports_key(&t) {
+                return Err(Error::ColumnType {
+                    column: format!("#{k}"),
+                    found: t,
+                    expected: "a group key type (strings, integers, dates, timestamps, …)",
+                });
+            }
+            columns.push(KeyColumn::new(t));
+        }
+        if let Some((ts, _)) = spec.bucket {
+            let t = col_type(ts)?;
+            if !matches!(t, DataType::Timestamp(_, _) | DataType::Int64) {
+                return Err(Error::ColumnType {
+                    column: format!("#{ts}"),
+                    found: t,
+                    expected: "a timestamp",
+                });
+            }
+        }
+        let mut reprs = Vec::new();
+        let mut states = Vec::new();
+        for a in &spec.aggs {
+            let input = match a.arg {
+                Some(i) => col_type(i)?,
+                None => DataType::Int64,
+            };
+            let repr = state::repr(&a.agg, &input).ok_or_else(|| Error::ColumnType {
+                column: format!("#{}", a.arg.unwrap_or_default()),
+                found: input.clone(),
+                expected: "a type the aggregate takes (numbers; timestamps for min, max, first, last)",
+            })?;
+            if matches!(a.agg, Agg::First | Agg::Last) {
+                let o = a.order.ok_or(Error::Length {
+                    column: "ordering timestamp of first/last".to_owned(),
+                    found: 0,
+                    expected: 1,
+                })?;
+                let t = col_type(o)?;
+                if !matches!(
+                    t,
+                    DataType::Timestamp(_, _)
+                        | DataType::Int64
+                        | DataType::Date32
+                        | DataType::Date64
+                ) {
+                    return Err(Error::ColumnType {
+                        column: format!("#{o}"),
+                        found: t,
+                        expected: "a timestamp to order by",
+                    });
+                }
+            }
+            reprs.push(repr);
+            states.push(State::new(&a.agg, repr)?);
+        }
+        Ok(Rollup {
+            spec,
+            types: types.to_vec(),
+            reprs,
+            columns,
+            composite: Map::default(),
+            composite_ids: Vec::new(),
+            groups: Map::default(),
+            group_key: Vec::new(),
+            group_bucket: Vec::new(),
+            states,
+            rows: 0,
+        })
+    }
+
+    /// The number of groups so far.
+    pub fn groups(&self) -> usize {
+        self.group_key.len()
+    }
+
+    /// The number of rows folded in so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Folds one batch of input columns (all of the same length, with the types given to
+    /// [`Rollup::new`]) into the rollup.
+    pub fn update(&mut self, columns: &[ArrayRef]) -> Result<()> {
+        let n = columns.first().map_or(0, |c| c.len());
+        for (i, c) in columns.iter().enumerate() {
+            if c.len() != n {
+                return Err(Error::Length {
+                    column: format!("#{i}"),
+                    found: c.len(),
+                    expected: n,
+                });
+            }
+            if let Some(t) = self.types.get(i)
+                && t != c.data_type()
+            {
+                return Err(Error::ColumnType {
+                    column: format!("#{i}"),
+                    found: c.data_type().clone(),
+                    expected: "the type the rollup was created with",
+                });
+            }
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        if n > u32::MAX as usize {
+            return Err(Error::Length {
+                column: "batch".to_owned(),
+                found: n,
+                expected: u32::MAX as usize,
+            });
+        }
+        self.rows += n as u64;
+
+        // Rows where a key changes; rows where the bucket changes.
+        let mut key_change = BooleanBuffer::new_unset(n);
+        for &k in &self.spec.keys {
+            key_change = &key_change | &keys::changes(&columns[k])?;
+        }
+        let bucket_ts = match self.spec.bucket {
+            Some((i, bucket)) => Some((timestamps(&columns[i])?, bucket)),
+            None => None,
+        };
+        let starts: BooleanBuffer = match &bucket_ts {
+            Some(((ts, nulls), bucket)) => &key_change | &bucket_changes(ts, *nulls, bucket),
+            None => key_change.clone(),
+        };
+
+        // Run starts (row 0 always starts one).
+        let mut run_starts: Vec<u32> = Vec::with_capacity(starts.count_set_bits() + 1);
+        run_starts.push(0);
+        run_starts.extend(starts.set_indices_u32().filter(|&i| i != 0));
+
+        // Keys of the runs that start with a key change.
+        let key_rows: Vec<u32> = run_starts
+            .iter()
+            .copied()
+            .filter(|&r| r == 0 || key_change.value(r as usize))
+            .collect();
+        let key_ids = self.intern_keys(columns, &key_rows)?;
+
+        let mut runs = Vec::with_capacity(run_starts.len());
+        let mut key_iter = key_ids.into_iter();
+        let mut key = 0u32;
+        let (mut b_lo, mut b_hi) = (0i64, 0i64);
+        let mut last: Option<((u32, i64), u32)> = None;
+        for (j, &s) in run_starts.iter().enumerate() {
+            let e = run_starts.get(j + 1).copied().unwrap_or(n as u32);
+            if s == 0 || key_change.value(s as usize) {
+                key = key_iter.next().unwrap_or(key);
+            }
+            let b = match &bucket_ts {
+                Some(((ts, nulls), bucket)) => {
+                    if nulls.is_some_and(|nb| nb.is_null(s as usize)) {
+                        NULL_BUCKET
+                    } else {
+                        let t = ts[s as usize];
+                        if !(t >= b_lo && t < b_hi) {
+                            (b_lo, b_hi) = bucket.range(t).unwrap_or((NULL_BUCKET, NULL_BUCKET));
+                        }
+                        b_lo
+                    }
+                }
+                None => 0,
+            };
+            let group = match last {
+                Some((k, g)) if k == (key, b) => g,
+                _ => {
+                    let g = self.group_of(key, b);
+                    last = Some(((key, b), g));
+                    g
+                }
+            };
+            runs.push(Run {
+                group,
+                start: s,
+                end: e,
+            });
+        }
+
+        let groups = self.group_key.len();
+        for ((state, a), repr) in self.states.iter_mut().zip(&self.spec.aggs).zip(&self.reprs) {
+            state.resize(groups);
+            let prepared = Prepared {
+                arg: match a.agg {
+                    // Counting reads only validity: no cast (a float's NaN would become null).
+                    Agg::Count | Agg::CountRows => a.arg.map(|i| Arc::clone(&columns[i])),
+                    _ => a
+                        .arg
+                        .map(|i| state::cast_to(&columns[i], *repr))
+                        .transpose()?,
+                },
+                order: a
+                    .order
+                    .map(|i| state::cast_to(&columns[i], Repr::I64))
+                    .transpose()?,
+            };
+            state.update(&runs, n, &prepared)?;
+        }
+        Ok(())
+    }
+
+    /// Composite key ids of `rows`.
+    fn intern_keys(&mut self, columns: &[ArrayRef], rows: &[u32]) -> Result<Vec<u32>> {
+        let k = self.spec.keys.len();
+        if k == 0 {
+            return Ok(vec![0; rows.len()]);
+        }
+        let per_col: Vec<Vec<u32>> = self
+            .columns
+            .iter_mut()
+            .zip(&self.spec.keys)
+            .map(|(col, &i)| col.intern(&columns[i], rows))
+            .collect::<Result<_>>()?;
+        if k == 1 {
+            return Ok(per_col.into_iter().next().unwrap_or_default());
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        let mut tuple = vec![0u32; k];
+        for r in 0..rows.len() {
+            for (c, ids) in per_col.iter().enumerate() {
+                tuple[c] = ids[r];
+            }
+            out.push(self.composite_id(&tuple));
+        }
+        Ok(out)
+    }
+
+    fn composite_id(&mut self, tuple: &[u32]) -> u32 {
+        if let Some(&id) = self.composite.get(tuple) {
+            return id;
+        }
+        let id = self.composite.len() as u32;
+        self.composite.insert(tuple.into(), id);
+        self.composite_ids.extend_from_slice(tuple);
+        id
+    }
+
+    fn group_of(&mut self, key: u32, bucket: i64) -> u32 {
+        let next = self.group_key.len() as u32;
+        let g = *self.groups.entry((key, bucket)).or_insert(next);
+        if g == next {
+            self.group_key.push(key);
+            self.group_bucket.push(bucket);
+        }
+        g
+    }
+
+    /// Merges another partial rollup of the same spec into this one: groups with equal
+    /// keys and buckets are joined.
+    pub fn merge(&mut self, other: Rollup) -> Result<()> {
+        if other.spec != self.spec {
+            return Err(Error::ColumnType {
+                column: "rollup".to_owned(),
+                found: DataType::Null,
+                expected: "a partial rollup of the same spec",
+            });
+        }
+        let k = self.spec.keys.len();
+        // Column ids of `other` → ids here.
+        let mut col_maps = Vec::with_capacity(k);
+        for (mine, theirs) in self.columns.iter_mut().zip(&other.columns) {
+            let values = theirs.values()?;
+            let rows: Vec<u32> = (0..values.len() as u32).collect();
+            col_maps.push(mine.intern(&values, &rows)?);
+        }
+        // Composite ids of `other` → ids here.
+        let key_map: Vec<u32> = if k <= 1 {
+            match col_maps.first() {
+                Some(m) => m.clone(),
+                None => vec![0],
+            }
+        } else {
+            let mut tuple = vec![0u32; k];
+            other
+                .composite_ids
+                .chunks_exact(k)
+                .map(|ids| {
+                    for c in 0..k {
+                        tuple[c] = col_maps[c][ids[c] as usize];
+                    }
+                    self.composite_id(&tuple)
+                })
+                .collect()
+        };
+        let group_map: Vec<u32> = other
+            .group_key
+            .iter()
+            .zip(&other.group_bucket)
+            .map(|(&key, &b)| self.group_of(key_map[key as usize], b))
+            .collect();
+        let groups = self.group_key.len();
+        for (mine, theirs) in self.states.iter_mut().zip(other.states) {
+            mine.resize(groups);
+            mine.merge(theirs, &group_map);
+        }
+        self.rows += other.rows;
+        Ok(())
+    }
+
+    /// The result: one row per group, in the order groups were first seen.
+    pub fn finish(self) -> Result<RollupOutput> {
+        let k = self.spec.keys.len();
+        let groups = self.group_key.len();
+        let mut keys = Vec::with_capacity(k);
+        for (c, col) in self.columns.iter().enumerate() {
+            let values = col.values()?;
+            let ids: Vec<u32> = if k == 1 {
+                self.group_key.clone()
+            } else {
+                self.group_key
+                    .iter()
+                    .map(|&g| self.composite_ids[g as usize * k + c])
+                    .collect()
+            };
+            keys.push(arrow::compute::take(
+                values.as_ref(),
+                &UInt32Array::from(ids),
+                None,
+            )?);
+        }
+        let bucket = match self.spec.bucket {
+            Some((i, _)) => {
+                let valid: Vec<bool> = self
+                    .group_bucket
+                    .iter()
+                    .map(|&b| b != NULL_BUCKET)
+                    .collect();
+                let nulls = (!valid.iter().all(|v| *v)).then(|| {
+                    let mut b = BooleanBufferBuilder::new(groups);
+                    b.append_slice(&valid);
+                    NullBuffer::new(b.finish())
+                });
+                let arr: ArrayRef = Arc::new(Int64Array::new(
+                    ScalarBuffer::from(self.group_bucket.clone()),
+                    nulls,
+                ));
+                Some(match &self.types[i] {
+                    t @ DataType::Timestamp(_, _) => arrow::compute::cast(&arr, t)?,
+                    _ => arr,
+                })
+            }
+            None => None,
+        };
+        let mut aggs = Vec::with_capacity(self.states.len());
+        for ((mut state, a), repr) in self
+            .states
+            .into_iter()
+            .zip(&self.spec.aggs)
+            .zip(&self.reprs)
+        {
+            state.resize(groups);
+            let out = state.finish();
+            let out = match (a.agg, repr, a.arg) {
+                (Agg::Min | Agg::Max | Agg::First | Agg::Last, Repr::I64, Some(i))
+                    if self.types[i] != DataType::Int64 =>
+                {
+                    arrow::compute::cast(&out, &self.types[i])?
+                }
+                _ => out,
+            };
+            aggs.push(out);
+        }
+        Ok(RollupOutput { keys, bucket, aggs })
+    }
+}
+
+/// A timestamp column's values and validity.
+fn timestamps(array: &ArrayRef) -> Result<(&[i64], Option<&NullBuffer>)> {
+    let a = array.as_ref();
+    Ok(match a.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            let p = a.as_primitive::<TimestampSecondType>();
+            (p.values().as_ref(), p.nulls())
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            let p = a.as_primitive::<TimestampMillisecondType>();
+            (p.values().as_ref(), p.nulls())
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            let p = a.as_primitive::<TimestampMicrosecondType>();
+            (p.values().as_ref(), p.nulls())
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            let p = a.as_primitive::<TimestampNanosecondType>();
+            (p.values().as_ref(), p.nulls())
+        }
+        DataType::Int64 => {
+            let p = a.as_primitive::<Int64Type>();
+            (p.values().as_ref(), p.nulls())
+        }
+        other => {
+            return Err(Error::ColumnType {
+                column: "bucket timestamp".to_owned(),
+                found: other.clone(),
+                expected: "a timestamp",
+            });
+        }
+    })
+}
+
+/// Rows whose bucket differs from the previous row's (row 0 unmarked).
+fn bucket_changes(ts: &[i64], nulls: Option<&NullBuffer>, bucket: &Bucket) -> BooleanBuffer {
+    let n = ts.len();
+    let mut out = BooleanBufferBuilder::new(n);
+    out.append_n(n, false);
+    let (mut lo, mut hi) = (0i64, 0i64);
+    let mut prev_null = false;
+    match nulls {
+        None => {
+            if let Some((l, h)) = ts.first().and_then(|&t| bucket.range(t)) {
+                (lo, hi) = (l, h);
+            }
+            for (i, &t) in ts.iter().enumerate().skip(1) {
+                if t < lo || t >= hi {
+                    out.set_bit(i, true);
+                    (lo, hi) = bucket.range(t).unwrap_or((i64::MAX, i64::MIN));
+                }
+            }
+        }
+        Some(nb) => {
+            for (i, &t) in ts.iter().enumerate() {
+                let null = nb.is_null(i);
+                let changed = if null {
+                    !prev_null
+                } else {
+                    prev_null || t < lo || t >= hi
+                };
+                if changed && i > 0 {
+                    out.set_bit(i, true);
+                }
+                if changed && !null {
+                    (lo, hi) = bucket.range(t).unwrap_or((i64::MAX, i64::MIN));
+                }
+                prev_null = null;
+            }
+        }
+    }
+    out.finish()
+}
+
+/// Rolls up `batches` on rayon's pool: contiguous chunks of batches aggregate separately,
+/// then merge in order (groups that straddle chunks are joined).
+///
+/// `types` are the input columns' types (every batch must have them).
+pub fn rollup_batches(
+    spec: &RollupSpec,
+    types: &[DataType],
+    batches: &[RecordBatch],
+) -> Result<RollupOutput> {
+    let threads = rayon::current_num_threads().max(1);
+    let per = batches.len().div_ceil(threads).max(1);
+    let partial = batches
+        .par_chunks(per)
+        .map(|chunk| {
+            let mut r = Rollup::new(spec.clone(), types)?;
+            for b in chunk {
+                r.update(b.columns())?;
+            }
+            Ok::<_, Error>(r)
+        })
+        .try_reduce_with(|mut a, b| {
+            a.merge(b)?;
+            Ok(a)
+        });
+    match partial {
+        Some(r) => r?.finish(),
+        None => Rollup::new(spec.clone(), types)?.finish(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,348 @@
+//! Group keys: dense ids for the values of each key column, without hashing strings per
+//! row.
+//!
+//! Only the first row of each run of equal keys is interned (runs come from comparing
+//! neighbouring rows, vectorized). A dictionary-encoded column is interned through its
+//! dictionary: each dictionary value is hashed at most once per batch, rows are mapped by
+//! their dictionary index.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, UInt32Array, new_empty_array,
+};
+use arrow::buffer::BooleanBuffer;
+use arrow::datatypes::{
+    ArrowDictionaryKeyType, DataType, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type,
+    UInt16Type, UInt32Type, UInt64Type,
+};
+use foldhash::fast::FixedState;
+
+use crate::error::{Error, Result};
+
+type Map<K> = HashMap<K, u32, FixedState>;
+
+/// Dense ids for the distinct values of one key column (null included), with the values
+/// kept to build the output.
+#[derive(Debug)]
+pub(crate) struct KeyColumn {
+    data_type: DataType,
+    bytes: Map<Box<[u8]>>,
+    ints: Map<i64>,
+    null_id: Option<u32>,
+    next: u32,
+    /// The distinct values in id order, in chunks (one per batch that added values).
+    chunks: Vec<ArrayRef>,
+}
+
+/// How a key column's rows are read.
+enum Reader<'a> {
+    Bytes(Box<dyn Fn(usize) -> &'a [u8] + 'a>),
+    Int(Box<dyn Fn(usize) -> i64 + 'a>),
+}
+
+impl KeyColumn {
+    pub(crate) fn new(data_type: DataType) -> Self {
+        KeyColumn {
+            data_type,
+            bytes: Map::default(),
+            ints: Map::default(),
+            null_id: None,
+            next: 0,
+            chunks: Vec::new(),
+        }
+    }
+
+    /// Ids of `rows` of `array` (a batch's key column), interning new values.
+    pub(crate) fn intern(&mut self, array: &ArrayRef, rows: &[u32]) -> Result<Vec<u32>> {
+        if let DataType::Dictionary(k, _) = array.data_type() {
+            return match k.as_ref() {
+                DataType::Int8 => self.intern_dict::<Int8Type>(array, rows),
+                DataType::Int16 => self.intern_dict::<Int16Type>(array, rows),
+                DataType::Int32 => self.intern_dict::<Int32Type>(array, rows),
+                DataType::Int64 => self.intern_dict::<Int64Type>(array, rows),
+                DataType::UInt8 => self.intern_dict::<UInt8Type>(array, rows),
+                DataType::UInt16 => self.intern_dict::<UInt16Type>(array, rows),
+                DataType::UInt32 => self.intern_dict::<UInt32Type>(array, rows),
+                DataType::UInt64 => self.intern_dict::<UInt64Type>(array, rows),
+                other => Err(unsupported(other)),
+            };
+        }
+        self.intern_plain(array, rows)
+    }
+
+    fn intern_dict<K: ArrowDictionaryKeyType>(
+        &mut self,
+        array: &ArrayRef,
+        rows: &[u32],
+    ) -> Result<Vec<u32>> {
+        let dict: &DictionaryArray<K> = array.as_dictionary::<K>();
+        let values = dict.values();
+        let keys = dict.keys();
+        let read = reader(values)?;
+        // The dictionary's values, interned on first use.
+        let mut remap: Vec<u32> = vec![u32::MAX; values.len()];
+        let mut out = Vec::with_capacity(rows.len());
+        let mut new_rows = Vec::new();
+        for &r in rows {
+            let r = r as usize;
+            if dict.is_null(r) {
+                out.push(self.null_id(array, r as u32, &mut new_rows));
+                continue;
+            }
+            let k = arrow::datatypes::ArrowNativeType::as_usize(keys.values()[r]);
+            if remap[k] == u32::MAX {
+                let before = self.next;
+                let id = self.lookup(&read, k);
+                if id >= before {
+                    new_rows.push(r as u32);
+                }
+                remap[k] = id;
+            }
+            out.push(remap[k]);
+        }
+        drop(read);
+        self.keep(array, &new_rows)?;
+        Ok(out)
+    }
+
+    fn null_id(&mut self, _array: &ArrayRef, row: u32, new_rows: &mut Vec<u32>) -> u32 {
+        match self.null_id {
+            Some(id) => id,
+            None => {
+                let id = self.next;
+                self.next += 1;
+                self.null_id = Some(id);
+                new_rows.push(row);
+                id
+            }
+        }
+    }
+
+    fn lookup(&mut self, reader: &Reader<'_>, i: usize) -> u32 {
+        let next = &mut self.next;
+        match reader {
+            Reader::Bytes(f) => {
+                let b = f(i);
+                if let Some(&id) = self.bytes.get(b) {
+                    return id;
+                }
+                let id = *next;
+                *next += 1;
+                self.bytes.insert(b.into(), id);
+                id
+            }
+            Reader::Int(f) => *self.ints.entry(f(i)).or_insert_with(|| {
+                let id = *next;
+                *next += 1;
+                id
+            }),
+        }
+    }
+
+    fn intern_plain(&mut self, array: &ArrayRef, rows: &[u32]) -> Result<Vec<u32>> {
+        let reader = reader(array)?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut new_rows = Vec::new();
+        for &r in rows {
+            let before = self.next;
+            let id = if array.is_null(r as usize) {
+                self.null_id(array, r, &mut new_rows)
+            } else {
+                let id = self.lookup(&reader, r as usize);
+                if id >= before {
+                    new_rows.push(r);
+                }
+                id
+            };
+            out.push(id);
+        }
+        drop(reader);
+        self.keep(array, &new_rows)?;
+        Ok(out)
+    }
+
+    /// Keeps the values at `rows` (new ids, in id order).
+    fn keep(&mut self, array: &ArrayRef, rows: &[u32]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let idx = UInt32Array::from(rows.to_vec());
+        let taken = arrow::compute::take(array.as_ref(), &idx, None)?;
+        let taken = if taken.data_type() == &self.data_type {
+            taken
+        } else {
+            arrow::compute::cast(&taken, &self.data_type)?
+        };
+        self.chunks.push(taken);
+        Ok(())
+    }
+
+    /// The distinct values, indexed by id.
+    pub(crate) fn values(&self) -> Result<ArrayRef> {
+        if self.chunks.is_empty() {
+            return Ok(new_empty_array(&self.data_type));
+        }
+        let parts: Vec<&dyn Array> = self.chunks.iter().map(|a| a.as_ref()).collect();
+        Ok(arrow::compute::concat(&parts)?)
+    }
+}
+
+fn unsupported(t: &DataType) -> Error {
+    Error::ColumnType {
+        column: "group key".to_owned(),
+        found: t.clone(),
+        expected: "strings, binary, integers, booleans, floats, dates or timestamps (or a dictionary of them)",
+    }
+}
+
+fn reader(array: &ArrayRef) -> Result<Reader<'_>> {
+    use DataType::*;
+    let a = array.as_ref();
+    Ok(match a.data_type() {
+        Utf8 => {
+            let s = a.as_string::<i32>();
+            Reader::Bytes(Box::new(move |i| s.value(i).as_bytes()))
+        }
+        LargeUtf8 => {
+            let s = a.as_string::<i64>();
+            Reader::Bytes(Box::new(move |i| s.value(i).as_bytes()))
+        }
+        Utf8View => {
+            let s = a.as_string_view();
+            Reader::Bytes(Box::new(move |i| s.value(i).as_bytes()))
+        }
+        Binary => {
+            let s = a.as_binary::<i32>();
+            Reader::Bytes(Box::new(move |i| s.value(i)))
+        }
+        LargeBinary => {
+            let s = a.as_binary::<i64>();
+            Reader::Bytes(Box::new(move |i| s.value(i)))
+        }
+        BinaryView => {
+            let s = a.as_binary_view();
+            Reader::Bytes(Box::new(move |i| s.value(i)))
+        }
+        Boolean => {
+            let b = a.as_boolean();
+            Reader::Int(Box::new(move |i| i64::from(b.value(i))))
+        }
+        Float16 | Float32 | Float64 => {
+            // Keys compare floats by bits, after normalising -0 to +0 and every NaN to one,
+            // as SQL's GROUP BY does.
+            let f = arrow::compute::cast(a, &Float64)?;
+            let owned: Vec<f64> = f
+                .as_primitive::<arrow::datatypes::Float64Type>()
+                .values()
+                .to_vec();
+            Reader::Int(Box::new(move |i| {
+                let x = owned[i];
+                if x.is_nan() {
+                    i64::MIN
+                } else if x == 0.0 {
+                    0
+                } else {
+                    x.to_bits() as i64
+                }
+            }))
+        }
+        Int8
+        | Int16
+        | Int32
+        | Int64
+        | UInt8
+        | UInt16
+        | UInt32
+        | UInt64
+        | Date32
+        | Date64
+        | Timestamp(_, _)
+        | Time32(_)
+        | Time64(_)
+        | Duration(_) => {
+            let as_i64 = arrow::compute::cast(a, &Int64)?;
+            let owned: Vec<i64> = as_i64.as_primitive::<Int64Type>().values().to_vec();
+            Reader::Int(Box::new(move |i| owned[i]))
+        }
+        other => return Err(unsupported(other)),
+    })
+}
+
+/// Rows where a key column differs from the previous row (row 0 is not marked), for a
+/// batch; dictionary columns compare their indices (a dictionary with repeated values only
+/// makes extra runs, which the group lookup joins again).
+pub(crate) fn changes(array: &ArrayRef) -> Result<BooleanBuffer> {
+    let n = array.len();
+    if n < 2 {
+        return Ok(BooleanBuffer::new_unset(n));
+    }
+    let cmp_on: ArrayRef = match array.data_type() {
+        DataType::Dictionary(_, _) => dictionary_keys(array),
+        _ => Arc::clone(array),
+    };
+    let diff: BooleanArray =
+        arrow::compute::kernels::cmp::distinct(&cmp_on.slice(1, n - 1), &cmp_on.slice(0, n - 1))?;
+    let mut b = arrow::array::BooleanBufferBuilder::new(n);
+    b.append(false);
+    b.append_buffer(diff.values());
+    Ok(b.finish())
+}
+
+fn dictionary_keys(array: &ArrayRef) -> ArrayRef {
+    array
+        .as_any_dictionary_opt()
+        .map(|d| d.keys().slice(0, d.keys().len()))
+        .map(|k| arrow::array::make_array(k.to_data()))
+        .unwrap_or_else(|| Arc::clone(array))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int32Array, StringArray};
+
+    #[test]
+    fn dictionary_and_plain_strings_share_ids() -> Result<()> {
+        let mut col = KeyColumn::new(DataType::Utf8);
+        let plain: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("b"),
+            Some("a"),
+            None,
+            Some("b"),
+        ]));
+        assert_eq!(col.intern(&plain, &[0, 1, 2, 3])?, vec![0, 1, 2, 0]);
+        let dict: ArrayRef = Arc::new(DictionaryArray::<Int32Type>::try_new(
+            Int32Array::from(vec![Some(1), Some(0), None, Some(2)]),
+            Arc::new(StringArray::from(vec!["a", "b", "c"])),
+        )?);
+        assert_eq!(col.intern(&dict, &[0, 1, 2, 3])?, vec![0, 1, 2, 3]);
+        let values = col.values()?;
+        let s = values.as_string::<i32>();
+        assert_eq!(
+            (0..s.len())
+                .map(|i| s.is_valid(i).then(|| s.value(i)))
+                .collect::<Vec<_>>(),
+            vec![Some("b"), Some("a"), None, Some("c")]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn changes_mark_the_first_row_of_each_run() -> Result<()> {
+        let a: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("a"),
+            Some("a"),
+            None,
+            None,
+            Some("b"),
+        ]));
+        let c = changes(&a)?;
+        assert_eq!(
+            c.iter().collect::<Vec<_>>(),
+            vec![false, false, true, false, true]
+        );
+        Ok(())
+    }
+}

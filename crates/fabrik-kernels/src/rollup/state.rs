@@ -1,0 +1,751 @@
+//! Per-group partial states of the rollup's aggregates: updated from runs of rows, merged
+//! across partial rollups, finished into Arrow arrays.
+//!
+//! Semantics follow DataFusion's aggregates: nulls are skipped (but `first`/`last` return a
+//! null value found at the extreme timestamp), an empty or all-null group gives null (count
+//! gives 0), floating-point `min`/`max` use IEEE 754 total order (NaN above +∞, −0 below
+//! +0), sums add in floating point (the order of additions differs from DataFusion's, so
+//! sums agree to rounding, not bit for bit), variances merge with Chan et al.'s pairwise
+//! formula from per-run two-pass moments, which is numerically stable.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, BooleanBufferBuilder, Float64Array, Int64Array, PrimitiveArray,
+};
+use arrow::buffer::{NullBuffer, ScalarBuffer};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Float64Type, Int64Type};
+
+use crate::error::{Error, Result};
+use crate::rollup::{Agg, Run};
+
+/// A column's values as the states read them: `f64` or `i64` (integers, timestamps, dates),
+/// with the validity of each row.
+#[derive(Debug)]
+pub(crate) enum Values<'a> {
+    /// Floating-point values.
+    F64(&'a [f64], Option<&'a NullBuffer>),
+    /// Integer-like values (integers, timestamps, dates, durations).
+    I64(&'a [i64], Option<&'a NullBuffer>),
+}
+
+/// The input arrays an aggregate reads, cast to the types the states hold.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// The aggregate's argument, as Float64 or Int64 (`None` for `count(*)`).
+    pub arg: Option<ArrayRef>,
+    /// The ordering timestamp of `first`/`last`, as Int64.
+    pub order: Option<ArrayRef>,
+}
+
+impl Prepared {
+    pub(crate) fn values(&self) -> Option<Values<'_>> {
+        let arg = self.arg.as_ref()?;
+        Some(values_of(arg))
+    }
+}
+
+fn values_of(arr: &ArrayRef) -> Values<'_> {
+    if let Some(f) = arr.as_any().downcast_ref::<Float64Array>() {
+        Values::F64(f.values(), f.nulls())
+    } else if let Some(i) = arr.as_any().downcast_ref::<Int64Array>() {
+        Values::I64(i.values(), i.nulls())
+    } else {
+        // `prepare` only produces Float64 and Int64 arrays.
+        Values::I64(&[], None)
+    }
+}
+
+/// The value representation an aggregate works in for an input type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repr {
+    F64,
+    I64,
+}
+
+/// How the argument of `agg` over `input` is held: `None` when the pair is not supported.
+pub(crate) fn repr(agg: &Agg, input: &DataType) -> Option<Repr> {
+    use DataType::*;
+    let numeric_int = matches!(
+        input,
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32
+    );
+    let float = matches!(input, Float16 | Float32 | Float64);
+    let temporal = matches!(
+        input,
+        Timestamp(_, _) | Date32 | Date64 | Time32(_) | Time64(_) | Duration(_)
+    );
+    match agg {
+        Agg::CountRows => Some(Repr::I64),
+        Agg::Count => Some(Repr::I64),
+        Agg::Sum => {
+            if float {
+                Some(Repr::F64)
+            } else if numeric_int {
+                Some(Repr::I64)
+            } else {
+                None
+            }
+        }
+        Agg::Min | Agg::Max | Agg::First | Agg::Last => {
+            if float {
+                Some(Repr::F64)
+            } else if numeric_int || temporal {
+                Some(Repr::I64)
+            } else {
+                None
+            }
+        }
+        Agg::Mean | Agg::Variance { .. } | Agg::QuantileCont(_) => {
+            (float || numeric_int).then_some(Repr::F64)
+        }
+    }
+}
+
+/// Casts `arr` to the representation's array type (zero-copy for Int64/Float64 and
+/// same-width temporal types).
+pub(crate) fn cast_to(arr: &ArrayRef, repr: Repr) -> Result<ArrayRef> {
+    let target = match repr {
+        Repr::F64 => DataType::Float64,
+        Repr::I64 => DataType::Int64,
+    };
+    if arr.data_type() == &target {
+        return Ok(Arc::clone(arr));
+    }
+    Ok(arrow::compute::cast(arr, &target)?)
+}
+
+/// A key that orders `f64` by IEEE 754 total order when compared as `i64`.
+#[inline]
+fn total_key(x: f64) -> i64 {
+    let b = x.to_bits() as i64;
+    b ^ ((((b >> 63) as u64) >> 1) as i64)
+}
+
+#[inline]
+fn from_total_key(k: i64) -> f64 {
+    let b = k ^ ((((k >> 63) as u64) >> 1) as i64);
+    f64::from_bits(b as u64)
+}
+
+/// Partial state of one aggregate for every group.
+#[derive(Debug)]
+pub(crate) enum State {
+    /// `count(*)`.
+    CountRows(Vec<i64>),
+    /// `count(x)`: non-null values.
+    Count(Vec<i64>),
+    /// Float sum, with the number of values seen (0 → null).
+    SumF { sum: Vec<f64>, n: Vec<i64> },
+    /// Integer sum (wrapping, as DataFusion's), with values seen.
+    SumI { sum: Vec<i64>, n: Vec<i64> },
+    /// Min/max as total-order keys (floats) or values (integers); `seen` false → null.
+    Extreme {
+        best: Vec<i64>,
+        seen: Vec<bool>,
+        max: bool,
+        repr: Repr,
+    },
+    /// Mean: float sum and count.
+    Mean { sum: Vec<f64>, n: Vec<i64> },
+    /// Count, mean and sum of squared deviations (Chan et al.).
+    Moments {
+        n: Vec<i64>,
+        mean: Vec<f64>,
+        m2: Vec<f64>,
+        sample: bool,
+        sqrt: bool,
+    },
+    /// The value at the smallest (`last` false) or largest timestamp.
+    Pick {
+        ts: Vec<i64>,
+        /// Value bits: `f64::to_bits` or the `i64`.
+        value: Vec<i64>,
+        value_valid: Vec<bool>,
+        seen: Vec<bool>,
+        last: bool,
+        repr: Repr,
+    },
+    /// Exact continuous quantile: every non-null value of the group.
+    Quantile { q: f64, values: Vec<Vec<f64>> },
+}
+
+impl State {
+    pub(crate) fn new(agg: &Agg, repr: Repr) -> Result<Self> {
+        Ok(match *agg {
+            Agg::CountRows => State::CountRows(Vec::new()),
+            Agg::Count => State::Count(Vec::new()),
+            Agg::Sum => match repr {
+                Repr::F64 => State::SumF {
+                    sum: Vec::new(),
+                    n: Vec::new(),
+                },
+                Repr::I64 => State::SumI {
+                    sum: Vec::new(),
+                    n: Vec::new(),
+                },
+            },
+            Agg::Min | Agg::Max => State::Extreme {
+                best: Vec::new(),
+                seen: Vec::new(),
+                max: matches!(agg, Agg::Max),
+                repr,
+            },
+            Agg::Mean => State::Mean {
+                sum: Vec::new(),
+                n: Vec::new(),
+            },
+            Agg::Variance { sample, sqrt } => State::Moments {
+                n: Vec::new(),
+                mean: Vec::new(),
+                m2: Vec::new(),
+                sample,
+                sqrt,
+            },
+            Agg::First | Agg::Last => State::Pick {
+                ts: Vec::new(),
+                value: Vec::new(),
+                value_valid: Vec::new(),
+                seen: Vec::new(),
+                last: matches!(agg, Agg::Last),
+                repr,
+            },
+            Agg::QuantileCont(q) => {
+                if !(0.0..=1.0).contains(&q) {
+                    return Err(Error::Quantile { q });
+                }
+                State::Quantile {
+                    q,
+                    values: Vec::new(),
+                }
+            }
+        })
+    }
+
+    /// Makes room for `groups` groups (new groups start empty).
+    pub(crate) fn resize(&mut self, groups: usize) {
+        match self {
+            State::CountRows(c) | State::Count(c) => c.resize(groups, 0),
+            State::SumF { sum, n } | State::Mean { sum, n } => {
+                sum.resize(groups, 0.0);
+                n.resize(groups, 0);
+            }
+            State::SumI { sum, n } => {
+                sum.resize(groups, 0);
+                n.resize(groups, 0);
+            }
+            State::Extreme { best, seen, .. } => {
+                best.resize(groups, 0);
+                seen.resize(groups, false);
+            }
+            State::Moments { n, mean, m2, .. } => {
+                n.resize(groups, 0);
+                mean.resize(groups, 0.0);
+                m2.resize(groups, 0.0);
+            }
+            State::Pick {
+                ts,
+                value,
+                value_valid,
+                seen,
+                ..
+            } => {
+                ts.resize(groups, 0);
+                value.resize(groups, 0);
+                value_valid.resize(groups, false);
+                seen.resize(groups, false);
+            }
+            State::Quantile { values, .. } => values.resize_with(groups, Vec::new),
+        }
+    }
+
+    /// Folds the rows of every run into its group.
+    pub(crate) fn update(&mut self, runs: &[Run], rows: usize, input: &Prepared) -> Result<()> {
+        match self {
+            State::CountRows(c) => {
+                for r in runs {
+                    c[r.group as usize] += i64::from(r.end - r.start);
+                }
+            }
+            State::Count(c) => {
+                let nulls = input.arg.as_ref().and_then(|a| a.logical_nulls());
+                for r in runs {
+                    let len = (r.end - r.start) as usize;
+                    let valid = match &nulls {
+                        Some(nb) => len - nb.slice(r.start as usize, len).null_count(),
+                        None => len,
+                    };
+                    c[r.group as usize] += valid as i64;
+                }
+            }
+            State::SumF { sum, n } | State::Mean { sum, n } => {
+                if let Some(Values::F64(v, nulls)) = input.values() {
+                    for_runs(runs, v, nulls, |g, s| {
+                        sum[g] += sum_f64(s.values);
+                        n[g] += s.count as i64;
+                    });
+                }
+            }
+            State::SumI { sum, n } => {
+                if let Some(Values::I64(v, nulls)) = input.values() {
+                    for_runs(runs, v, nulls, |g, s| {
+                        sum[g] = sum[g]
+                            .wrapping_add(s.values.iter().fold(0i64, |a, &x| a.wrapping_add(x)));
+                        n[g] += s.count as i64;
+                    });
+                }
+            }
+            State::Extreme {
+                best,
+                seen,
+                max,
+                repr,
+            } => {
+                let max = *max;
+                match input.values() {
+                    Some(Values::F64(v, nulls)) if *repr == Repr::F64 => {
+                        for_runs(runs, v, nulls, |g, s| {
+                            if s.count == 0 {
+                                return;
+                            }
+                            let k = if max {
+                                s.values.iter().map(|&x| total_key(x)).max()
+                            } else {
+                                s.values.iter().map(|&x| total_key(x)).min()
+                            };
+                            if let Some(k) = k {
+                                fold_extreme(&mut best[g], &mut seen[g], k, max);
+                            }
+                        })
+                    }
+                    Some(Values::I64(v, nulls)) => for_runs(runs, v, nulls, |g, s| {
+                        let k = if max {
+                            s.values.iter().copied().max()
+                        } else {
+                            s.values.iter().copied().min()
+                        };
+                        if let Some(k) = k {
+                            fold_extreme(&mut best[g], &mut seen[g], k, max);
+                        }
+                    }),
+                    _ => {}
+                }
+            }
+            State::Moments { n, mean, m2, .. } => {
+                if let Some(Values::F64(v, nulls)) = input.values() {
+                    for_runs(runs, v, nulls, |g, s| {
+                        if s.count == 0 {
+                            return;
+                        }
+                        let nb = s.count as f64;
+                        let mb = sum_f64(s.values) / nb;
+                        let m2b: f64 = s.values.iter().map(|&x| (x - mb) * (x - mb)).sum();
+                        chan_merge(&mut n[g], &mut mean[g], &mut m2[g], s.count as i64, mb, m2b);
+                    });
+                }
+            }
+            State::Pick {
+                ts,
+                value,
+                value_valid,
+                seen,
+                last,
+                ..
+            } => {
+                let last = *last;
+                let Some(order) = input.order.as_ref() else {
+                    return Ok(());
+                };
+                let Values::I64(t, tnull) = values_of(order) else {
+                    return Ok(());
+                };
+                let (bits, vnull): (Vec<i64>, Option<&NullBuffer>) = match input.values() {
+                    Some(Values::F64(v, nb)) => {
+                        (v.iter().map(|x| x.to_bits() as i64).collect(), nb)
+                    }
+                    Some(Values::I64(v, nb)) => (v.to_vec(), nb),
+                    None => return Ok(()),
+                };
+                debug_assert_eq!(bits.len(), rows);
+                for r in runs {
+                    let g = r.group as usize;
+                    for i in r.start as usize..r.end as usize {
+                        if tnull.is_some_and(|nb| nb.is_null(i)) {
+                            continue;
+                        }
+                        let ti = t[i];
+                        let better = !seen[g] || if last { ti >= ts[g] } else { ti < ts[g] };
+                        if better {
+                            seen[g] = true;
+                            ts[g] = ti;
+                            value[g] = bits[i];
+                            value_valid[g] = vnull.is_none_or(|nb| nb.is_valid(i));
+                        }
+                    }
+                }
+            }
+            State::Quantile { values, .. } => {
+                if let Some(Values::F64(v, nulls)) = input.values() {
+                    for_runs(runs, v, nulls, |g, s| {
+                        values[g].extend_from_slice(s.values);
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Merges `other`'s group `from[i]` into this state's group `into[i]` for every `i`.
+    pub(crate) fn merge(&mut self, other: State, map: &[u32]) {
+        match (self, other) {
+            (State::CountRows(a), State::CountRows(b)) | (State::Count(a), State::Count(b)) => {
+                for (i, x) in b.into_iter().enumerate() {
+                    a[map[i] as usize] += x;
+                }
+            }
+            (State::SumF { sum, n }, State::SumF { sum: s2, n: n2 })
+            | (State::Mean { sum, n }, State::Mean { sum: s2, n: n2 }) => {
+                for (i, (s, c)) in s2.into_iter().zip(n2).enumerate() {
+                    let g = map[i] as usize;
+                    sum[g] += s;
+                    n[g] += c;
+                }
+            }
+            (State::SumI { sum, n }, State::SumI { sum: s2, n: n2 }) => {
+                for (i, (s, c)) in s2.into_iter().zip(n2).enumerate() {
+                    let g = map[i] as usize;
+                    sum[g] = sum[g].wrapping_add(s);
+                    n[g] += c;
+                }
+            }
+            (
+                State::Extreme {
+                    best, seen, max, ..
+                },
+                State::Extreme {
+                    best: b2, seen: s2, ..
+                },
+            ) => {
+                for (i, (k, s)) in b2.into_iter().zip(s2).enumerate() {
+                    if s {
+                        let g = map[i] as usize;
+                        fold_extreme(&mut best[g], &mut seen[g], k, *max);
+                    }
+                }
+            }
+            (
+                State::Moments { n, mean, m2, .. },
+                State::Moments {
+                    n: n2,
+                    mean: mean2,
+                    m2: m22,
+                    ..
+                },
+            ) => {
+                for i in 0..n2.len() {
+                    if n2[i] > 0 {
+                        let g = map[i] as usize;
+                        chan_merge(&mut n[g], &mut mean[g], &mut m2[g], n2[i], mean2[i], m22[i]);
+                    }
+                }
+            }
+            (
+                State::Pick {
+                    ts,
+                    value,
+                    value_valid,
+                    seen,
+                    last,
+                    ..
+                },
+                State::Pick {
+                    ts: t2,
+                    value: v2,
+                    value_valid: vv2,
+                    seen: s2,
+                    ..
+                },
+            ) => {
+                for i in 0..t2.len() {
+                    if !s2[i] {
+                        continue;
+                    }
+                    let g = map[i] as usize;
+                    let better = !seen[g] || if *last { t2[i] >= ts[g] } else { t2[i] < ts[g] };
+                    if better {
+                        seen[g] = true;
+                        ts[g] = t2[i];
+                        value[g] = v2[i];
+                        value_valid[g] = vv2[i];
+                    }
+                }
+            }
+            (State::Quantile { values, .. }, State::Quantile { values: v2, .. }) => {
+                for (i, v) in v2.into_iter().enumerate() {
+                    values[map[i] as usize].extend(v);
+                }
+            }
+            // Both sides come from the same spec, so the kinds always match.
+            _ => {}
+        }
+    }
+
+    /// The final values, one per group, as Float64 or Int64 (the caller casts them to the
+    /// output type).
+    pub(crate) fn finish(self) -> ArrayRef {
+        match self {
+            State::CountRows(c) | State::Count(c) => Arc::new(Int64Array::from(c)),
+            State::SumF { sum, n } => {
+                let valid: Vec<bool> = n.iter().map(|&c| c > 0).collect();
+                primitive::<Float64Type>(sum, &valid)
+            }
+            State::SumI { sum, n } => {
+                let valid: Vec<bool> = n.iter().map(|&c| c > 0).collect();
+                primitive::<Int64Type>(sum, &valid)
+            }
+            State::Extreme {
+                best, seen, repr, ..
+            } => match repr {
+                Repr::F64 => {
+                    primitive::<Float64Type>(best.into_iter().map(from_total_key).collect(), &seen)
+                }
+                Repr::I64 => primitive::<Int64Type>(best, &seen),
+            },
+            State::Mean { sum, n } => {
+                let valid: Vec<bool> = n.iter().map(|&c| c > 0).collect();
+                let mean = sum.iter().zip(&n).map(|(s, &c)| s / c as f64).collect();
+                primitive::<Float64Type>(mean, &valid)
+            }
+            State::Moments {
+                n,
+                m2,
+                sample,
+                sqrt,
+                ..
+            } => {
+                let min_n = if sample { 2 } else { 1 };
+                let valid: Vec<bool> = n.iter().map(|&c| c >= min_n).collect();
+                let out = n
+                    .iter()
+                    .zip(&m2)
+                    .map(|(&c, &m)| {
+                        let var = if sample {
+                            m / (c - 1) as f64
+                        } else {
+                            m / c as f64
+                        };
+                        if sqrt { var.sqrt() } else { var }
+                    })
+                    .collect();
+                primitive::<Float64Type>(out, &valid)
+            }
+            State::Pick {
+                value,
+                value_valid,
+                seen,
+                repr,
+                ..
+            } => {
+                let valid: Vec<bool> = seen
+                    .iter()
+                    .zip(&value_valid)
+                    .map(|(s, v)| *s && *v)
+                    .collect();
+                match repr {
+                    Repr::F64 => primitive::<Float64Type>(
+                        value
+                            .into_iter()
+                            .map(|b| f64::from_bits(b as u64))
+                            .collect(),
+                        &valid,
+                    ),
+                    Repr::I64 => primitive::<Int64Type>(value, &valid),
+                }
+            }
+            State::Quantile { q, values } => {
+                let mut valid = Vec::with_capacity(values.len());
+                let out = values
+                    .into_iter()
+                    .map(|mut v| match quantile_cont(&mut v, q) {
+                        Some(x) => {
+                            valid.push(true);
+                            x
+                        }
+                        None => {
+                            valid.push(false);
+                            0.0
+                        }
+                    })
+                    .collect();
+                primitive::<Float64Type>(out, &valid)
+            }
+        }
+    }
+}
+
+fn primitive<T: ArrowPrimitiveType>(values: Vec<T::Native>, valid: &[bool]) -> ArrayRef {
+    let nulls = if valid.iter().all(|v| *v) {
+        None
+    } else {
+        let mut b = BooleanBufferBuilder::new(valid.len());
+        b.append_slice(valid);
+        Some(NullBuffer::new(b.finish()))
+    };
+    Arc::new(PrimitiveArray::<T>::new(ScalarBuffer::from(values), nulls))
+}
+
+#[inline]
+fn fold_extreme(best: &mut i64, seen: &mut bool, k: i64, max: bool) {
+    if !*seen || (max && k > *best) || (!max && k < *best) {
+        *best = k;
+        *seen = true;
+    }
+}
+
+/// Chan et al.'s pairwise update of (count, mean, M2) with another part's moments.
+#[inline]
+fn chan_merge(n: &mut i64, mean: &mut f64, m2: &mut f64, nb: i64, mb: f64, m2b: f64) {
+    if *n == 0 {
+        (*n, *mean, *m2) = (nb, mb, m2b);
+        return;
+    }
+    let na = *n as f64;
+    let nbf = nb as f64;
+    let total = na + nbf;
+    let delta = mb - *mean;
+    *mean += delta * nbf / total;
+    *m2 += m2b + delta * delta * na * nbf / total;
+    *n += nb;
+}
+
+/// Sums with four independent accumulators (faster than a serial sum; the same accuracy
+/// class).
+#[inline]
+pub(crate) fn sum_f64(v: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let chunks = v.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        acc[0] += c[0];
+        acc[1] += c[1];
+        acc[2] += c[2];
+        acc[3] += c[3];
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for &x in rest {
+        s += x;
+    }
+    s
+}
+
+/// A run's non-null values: the slice itself when it has no nulls, else the valid values
+/// copied out.
+pub(crate) struct RunValues<'a, T> {
+    pub values: &'a [T],
+    pub count: usize,
+}
+
+/// Calls `f(group, values)` for every run with the run's non-null values.
+fn for_runs<T: Copy>(
+    runs: &[Run],
+    v: &[T],
+    nulls: Option<&NullBuffer>,
+    mut f: impl FnMut(usize, RunValues<'_, T>),
+) {
+    let mut scratch: Vec<T> = Vec::new();
+    for r in runs {
+        let (s, e) = (r.start as usize, r.end as usize);
+        match nulls {
+            Some(nb) if nb.slice(s, e - s).null_count() > 0 => {
+                scratch.clear();
+                scratch.extend((s..e).filter(|&i| nb.is_valid(i)).map(|i| v[i]));
+                let count = scratch.len();
+                f(
+                    r.group as usize,
+                    RunValues {
+                        values: &scratch,
+                        count,
+                    },
+                );
+            }
+            _ => f(
+                r.group as usize,
+                RunValues {
+                    values: &v[s..e],
+                    count: e - s,
+                },
+            ),
+        }
+    }
+}
+
+/// The exact continuous `q`-quantile of `v` (linear interpolation between the order
+/// statistics around rank `q·(n−1)`, as `percentile_cont` / `quantile_cont`); NaN sorts
+/// above every number. Reorders `v`. `None` when `v` is empty.
+pub fn quantile_cont(v: &mut [f64], q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let rank = q * (v.len() - 1) as f64;
+    let lo = rank.floor() as usize;
+    let hi = rank.ceil() as usize;
+    let (_, lo_v, above) = v.select_nth_unstable_by(lo, f64::total_cmp);
+    let lo_v = *lo_v;
+    if hi == lo {
+        return Some(lo_v);
+    }
+    let hi_v = above.iter().copied().min_by(f64::total_cmp).unwrap_or(lo_v);
+    Some(lo_v + (hi_v - lo_v) * (rank - lo as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn total_keys_order_floats_like_total_cmp() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1.5,
+            -0.0,
+            0.0,
+            1e-300,
+            2.0,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        for w in xs.windows(2) {
+            assert!(total_key(w[0]) < total_key(w[1]), "{} < {}", w[0], w[1]);
+        }
+        for x in xs {
+            assert_eq!(from_total_key(total_key(x)).to_bits(), x.to_bits());
+        }
+    }
+
+    #[test]
+    fn quantiles_interpolate_between_order_statistics() {
+        let mut v = vec![4.0, 1.0, 3.0, 2.0];
+        assert_eq!(quantile_cont(&mut v, 0.5), Some(2.5));
+        assert_eq!(quantile_cont(&mut v, 0.0), Some(1.0));
+        assert_eq!(quantile_cont(&mut v, 1.0), Some(4.0));
+        let mut v = vec![10.0, 20.0, 30.0, 40.0, 50.0];
+        // rank 0.95 * 4 = 3.8: 40 + 0.8 * 10
+        assert!((quantile_cont(&mut v, 0.95).unwrap_or(f64::NAN) - 48.0).abs() < 1e-12);
+        assert_eq!(quantile_cont(&mut [], 0.5), None);
+    }
+
+    #[test]
+    fn chan_merges_equal_a_two_pass_variance() {
+        let xs: Vec<f64> = (0..1000).map(|i| 1e6 + (i as f64 * 0.37).sin()).collect();
+        let (mut n, mut mean, mut m2) = (0i64, 0.0, 0.0);
+        for part in xs.chunks(77) {
+            let mb = part.iter().sum::<f64>() / part.len() as f64;
+            let m2b = part.iter().map(|x| (x - mb) * (x - mb)).sum();
+            chan_merge(&mut n, &mut mean, &mut m2, part.len() as i64, mb, m2b);
+        }
+        let m = xs.iter().sum::<f64>() / xs.len() as f64;
+        let direct: f64 = xs.iter().map(|x| (x - m) * (x - m)).sum();
+        assert_eq!(n, 1000);
+        assert!((m2 - direct).abs() / direct < 1e-9, "{m2} vs {direct}");
+    }
+}
