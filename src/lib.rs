@@ -78,6 +78,9 @@ pub use fabrik_datagen as datagen;
 /// The lake: Delta tables of the plant and the ingest that fills them (`fabrik-lake`).
 pub use fabrik_lake as lake;
 
+/// Hot kernels over Arrow arrays: time buckets, rollups, sketches (`fabrik-kernels`).
+pub use fabrik_kernels as kernels;
+
 /// The DataFusion session over the plant's tables (`fabrik-sql`).
 pub use fabrik_sql as sql;
 

@@ -67,6 +67,7 @@
 //! sensors in parallel with rayon, and the formats of a file are written in parallel.
 
 pub mod error;
+pub mod synthetic;
 
 mod calendar;
 mod catalog;

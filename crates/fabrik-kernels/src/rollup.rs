@@ -210,7 +210,11 @@ pub struct Rollup {
     composite: Map<Box<[u32]>>,
     /// Per composite id, the ids of its columns (flat, `keys.len()` each).
     composite_ids: Vec<u32>,
+    /// `(key, bucket)` → group, complete only while `indexed` (see [`Rollup::group_of`]).
     groups: Map<(u32, i64)>,
+    indexed: bool,
+    /// Per key id, its group with the largest bucket so far.
+    key_latest: Vec<Option<(i64, u32)>>,
     group_key: Vec<u32>,
     group_bucket: Vec<i64>,
     states: Vec<State>,
@@ -306,6 +310,8 @@ impl Rollup {
             composite: Map::default(),
             composite_ids: Vec::new(),
             groups: Map::default(),
+            indexed: false,
+            key_latest: Vec::new(),
             group_key: Vec::new(),
             group_bucket: Vec::new(),
             states,
@@ -481,12 +487,51 @@ impl Rollup {
         id
     }
 
+    /// The group of `(key, bucket)`, created if new.
+    ///
+    /// Sorted input reaches each key's buckets in increasing order, so a bucket above the
+    /// key's latest is new and needs no lookup: the hash index of all groups is built only
+    /// when a key goes back to an earlier bucket (unsorted input, or a merge), and kept from
+    /// then on.
     fn group_of(&mut self, key: u32, bucket: i64) -> u32 {
+        let k = key as usize;
+        if k >= self.key_latest.len() {
+            self.key_latest.resize(k + 1, None);
+        }
+        match self.key_latest[k] {
+            Some((b, g)) if b == bucket => return g,
+            Some((b, _)) if bucket < b => {}
+            _ if !self.indexed => {
+                let g = self.push_group(key, bucket);
+                self.key_latest[k] = Some((bucket, g));
+                return g;
+            }
+            _ => {}
+        }
+        if !self.indexed {
+            self.groups.reserve(self.group_key.len());
+            for (g, (&key, &b)) in self.group_key.iter().zip(&self.group_bucket).enumerate() {
+                self.groups.insert((key, b), g as u32);
+            }
+            self.indexed = true;
+        }
         let next = self.group_key.len() as u32;
         let g = *self.groups.entry((key, bucket)).or_insert(next);
         if g == next {
-            self.group_key.push(key);
-            self.group_bucket.push(bucket);
+            self.push_group(key, bucket);
+        }
+        if self.key_latest[k].is_none_or(|(b, _)| bucket > b) {
+            self.key_latest[k] = Some((bucket, g));
+        }
+        g
+    }
+
+    fn push_group(&mut self, key: u32, bucket: i64) -> u32 {
+        let g = self.group_key.len() as u32;
+        self.group_key.push(key);
+        self.group_bucket.push(bucket);
+        if self.indexed {
+            self.groups.insert((key, bucket), g);
         }
         g
     }

@@ -53,6 +53,40 @@ pub enum Error {
     /// The domain model refused something.
     #[error(transparent)]
     Model(#[from] fabrik_model::Error),
+    /// No Parquet file where one was expected.
+    #[error("no .parquet file at {path}: give a Parquet file or a directory holding some")]
+    NoParquetFiles {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// A Parquet file's footer cannot be read or its schema cannot be read as Arrow.
+    #[error("cannot read the Parquet footer of {path}: {source}")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: datafusion::parquet::errors::ParquetError,
+    },
+    /// Decoding a Parquet file's rows failed.
+    #[error("cannot decode rows of {path}: {source}")]
+    ParquetRead {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: datafusion::arrow::error::ArrowError,
+    },
+    /// Files of one table with different schemas.
+    #[error(
+        "{path} has schema {found:?}, but the table's first file has {expected:?}: give files of one schema"
+    )]
+    SchemaMismatch {
+        /// The file that differs.
+        path: PathBuf,
+        /// The schema of the first file.
+        expected: datafusion::arrow::datatypes::SchemaRef,
+        /// This file's schema.
+        found: datafusion::arrow::datatypes::SchemaRef,
+    },
     /// Reading a directory failed.
     #[error("cannot read {path}: {source}")]
     Io {

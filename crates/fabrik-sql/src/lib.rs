@@ -17,8 +17,12 @@
 
 pub mod error;
 pub mod lake;
+pub mod parquet;
+pub mod rollup;
 pub mod session;
 
 pub use error::{Error, Result};
 pub use lake::{LAKE_AS_OF, LAKE_HISTORY};
+pub use parquet::ParquetTable;
+pub use rollup::{RollupExec, RollupRule};
 pub use session::{OPERATING_LIMITS_TABLE, Session};

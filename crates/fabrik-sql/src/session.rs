@@ -10,6 +10,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext, col};
 use fabrik_lake::Lake;
 use fabrik_model::Table;
@@ -17,6 +18,8 @@ use fabrik_model::vocab::OPERATING_LIMITS;
 
 use crate::error::{Error, Result};
 use crate::lake::{LAKE_AS_OF, LAKE_HISTORY, LakeAsOf, LakeHistory, LakeTables};
+use crate::parquet::ParquetTable;
+use crate::rollup::RollupRule;
 
 /// The name of the reference table of operating limits per metric (`metric, low, high`).
 pub const OPERATING_LIMITS_TABLE: &str = "operating_limits";
@@ -48,7 +51,12 @@ impl Session {
 
     /// A session with the given DataFusion configuration.
     pub fn with_config(config: SessionConfig) -> Result<Self> {
-        let ctx = SessionContext::new_with_config(config);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(RollupRule))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         ctx.register_table(OPERATING_LIMITS_TABLE, Arc::new(operating_limits_table()?))?;
         Ok(Session { ctx })
     }
@@ -132,6 +140,19 @@ impl Session {
         self.ctx
             .register_udtf(LAKE_HISTORY, Arc::new(LakeHistory::new(lake_tables)));
         Ok(tables)
+    }
+
+    /// Registers a Parquet file (or a directory of Parquet files of one schema) as table
+    /// `name` through [`ParquetTable`]: text columns read as dictionaries, the files'
+    /// declared sort order (Parquet `sorting_columns`) declared to the planner.
+    pub fn register_parquet_file(
+        &self,
+        name: &str,
+        path: impl AsRef<Path>,
+    ) -> Result<ParquetTable> {
+        let table = ParquetTable::open(path)?;
+        self.ctx.register_table(name, Arc::new(table.clone()))?;
+        Ok(table)
     }
 
     /// Registers one domain table from the Parquet files of a directory, with the model's

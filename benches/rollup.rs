@@ -1,0 +1,108 @@
+//! The 1-minute rollup (count, min, max, avg per sensor and minute) in memory: fabrik's
+//! kernel against DataFusion's SQL over the very same RecordBatches in a `MemTable`
+//! (default `SessionContext`, no sort order declared — DataFusion's generic plan).
+//!
+//! ```text
+//! cargo bench --bench rollup
+//! ```
+//!
+//! Input: seeded telemetry sorted by `(sensor_id, ts)`, 1,000 sensors, batches of 64 Ki
+//! rows, at 1M and 10M rows. `kernel_1thread` is the kernel on one core (the per-core
+//! rate); `kernel` splits the batches over rayon's pool and merges the partial rollups;
+//! `datafusion_sql` plans and runs the SQL each iteration.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use fabrik::datafusion::arrow::array::RecordBatch;
+use fabrik::datafusion::arrow::datatypes::DataType;
+use fabrik::datafusion::datasource::MemTable;
+use fabrik::datafusion::prelude::SessionContext;
+use fabrik::datagen::synthetic;
+use fabrik::kernels::Bucket;
+use fabrik::kernels::rollup::{Agg, AggInput, Rollup, RollupSpec, rollup_batches};
+
+/// Seeded: every run aggregates exactly the same rows.
+const SEED: u64 = 42;
+const SENSORS: usize = 1_000;
+const BATCH_ROWS: usize = 64 * 1024;
+
+const SQL: &str = "SELECT sensor_id, date_bin(INTERVAL '1 minute', ts) AS bucket, \
+     count(*) AS n, min(value) AS vmin, max(value) AS vmax, avg(value) AS vavg \
+     FROM telemetry GROUP BY sensor_id, bucket";
+
+fn spec() -> RollupSpec {
+    // Columns: sensor_id, machine_id, metric, ts, value.
+    RollupSpec {
+        keys: vec![0],
+        bucket: Some((
+            3,
+            Bucket::Fixed {
+                width: 60_000_000,
+                origin: 0,
+            },
+        )),
+        aggs: vec![
+            AggInput::new(Agg::CountRows),
+            AggInput::of(Agg::Min, 4),
+            AggInput::of(Agg::Max, 4),
+            AggInput::of(Agg::Mean, 4),
+        ],
+    }
+}
+
+fn types(batches: &[RecordBatch]) -> Vec<DataType> {
+    batches[0]
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect()
+}
+
+fn rollup_1m(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let mut group = c.benchmark_group("rollup_1m");
+    group.sample_size(10);
+    for rows in [1_000_000usize, 10_000_000] {
+        let batches = synthetic::telemetry(rows, SENSORS, BATCH_ROWS, SEED).expect("telemetry");
+        let types = types(&batches);
+        group.throughput(Throughput::Elements(rows as u64));
+        group.bench_function(BenchmarkId::new("kernel_1thread", rows), |b| {
+            b.iter(|| {
+                let mut r = Rollup::new(spec(), &types).expect("rollup");
+                for batch in &batches {
+                    r.update(batch.columns()).expect("update");
+                }
+                black_box(r.finish().expect("finish"))
+            })
+        });
+        group.bench_function(BenchmarkId::new("kernel", rows), |b| {
+            b.iter(|| black_box(rollup_batches(&spec(), &types, &batches).expect("rollup")))
+        });
+        let ctx = SessionContext::new();
+        let table =
+            MemTable::try_new(batches[0].schema(), vec![batches.clone()]).expect("memtable");
+        ctx.register_table("telemetry", Arc::new(table))
+            .expect("register");
+        group.bench_function(BenchmarkId::new("datafusion_sql", rows), |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    black_box(
+                        ctx.sql(SQL)
+                            .await
+                            .expect("plan")
+                            .collect()
+                            .await
+                            .expect("run"),
+                    )
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, rollup_1m);
+criterion_main!(benches);

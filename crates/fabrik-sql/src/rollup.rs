@@ -1,0 +1,805 @@
+//! fabrik's rollup operator in DataFusion plans, and the physical optimizer rule that
+//! puts it there.
+//!
+//! [`RollupRule`] looks for aggregations that [`fabrik_kernels::rollup`] computes —
+//! `GROUP BY` plain key expressions and at most one time bucket (`date_bin`, `date_trunc`,
+//! `time_bucket`) with `count`, `sum`, `min`, `max`, `avg`, `var_samp`/`var_pop`,
+//! `stddev_samp`/`stddev_pop`, `first_value`/`last_value … ORDER BY ts`, `first`/`last`
+//! and `percentile_cont` — and replaces DataFusion's two-phase hash aggregation
+//! (`AggregateExec` partial → repartition → final) by one [`RollupExec`] over the same
+//! input. It does so when the input is laid out for it: ordered by a group key or by the
+//! bucketed timestamp (runs of equal groups are long, so the rollup streams over them), or
+//! grouped by dictionary-encoded keys only (dense ids from dictionary indices). Anything
+//! else — DISTINCT, FILTER, grouping sets, other aggregates, unordered plain-text keys —
+//! keeps DataFusion's plan. `EXPLAIN` shows `FabrikRollupExec` where the rule applied.
+//!
+//! [`RollupExec`] reads every input partition concurrently, folds each into a partial
+//! [`Rollup`], merges the partials (groups straddling partitions, files or batches are
+//! joined) and emits one partition. Where DataFusion's plan promised an output order or a
+//! hash partitioning, the operator sorts its output / is followed by a repartition so the
+//! plan above sees the same properties.
+
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, RecordBatchOptions};
+use datafusion::arrow::compute::{SortColumn, cast, lexsort_to_indices, take};
+use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNano, SchemaRef, TimeUnit};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{ScalarValue, config::ConfigOptions};
+use datafusion::error::{DataFusionError, Result as DFResult};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
+use datafusion::physical_expr::{
+    EquivalenceProperties, LexOrdering, PhysicalExpr, ScalarFunctionExpr,
+};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::expressions::{CastExpr, Column, Literal};
+use datafusion::physical_plan::repartition::RepartitionExec;
+use datafusion::physical_plan::sorts::sort::SortExec;
+use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning,
+    PlanProperties,
+};
+use fabrik_kernels::rollup::{Agg, AggInput, Rollup, RollupSpec};
+use fabrik_kernels::{Bucket, CalendarUnit};
+use futures::StreamExt;
+
+/// The name [`RollupRule`] reports to DataFusion.
+pub const RULE_NAME: &str = "fabrik_rollup";
+
+/// A group column of the rollup: a plain key expression or the time bucket.
+#[derive(Debug, Clone)]
+enum GroupCol {
+    Key(Arc<dyn PhysicalExpr>),
+    Bucket {
+        ts: Arc<dyn PhysicalExpr>,
+        bucket: Bucket,
+        /// How the SQL wrote it, for EXPLAIN.
+        label: String,
+    },
+}
+
+/// One aggregate: the kernel's function, its argument and ordering expressions, and how
+/// nulls of the ordering sort (`first`/`last` treat a null timestamp as the smallest or
+/// largest, as DataFusion's `NULLS FIRST`/`NULLS LAST` does).
+#[derive(Debug, Clone)]
+struct AggCol {
+    agg: Agg,
+    arg: Option<Arc<dyn PhysicalExpr>>,
+    order: Option<(Arc<dyn PhysicalExpr>, bool)>,
+    label: String,
+}
+
+/// fabrik's streaming rollup as a DataFusion operator (see the module docs).
+#[derive(Debug)]
+pub struct RollupExec {
+    input: Arc<dyn ExecutionPlan>,
+    groups: Vec<GroupCol>,
+    aggs: Vec<AggCol>,
+    schema: SchemaRef,
+    /// The order DataFusion's aggregate promised, which this operator keeps by sorting.
+    ordering: Option<LexOrdering>,
+    properties: Arc<PlanProperties>,
+}
+
+impl RollupExec {
+    fn new(
+        input: Arc<dyn ExecutionPlan>,
+        groups: Vec<GroupCol>,
+        aggs: Vec<AggCol>,
+        schema: SchemaRef,
+        ordering: Option<LexOrdering>,
+    ) -> Self {
+        let eq = match &ordering {
+            Some(o) => EquivalenceProperties::new_with_orderings(Arc::clone(&schema), [o.clone()]),
+            None => EquivalenceProperties::new(Arc::clone(&schema)),
+        };
+        let properties = Arc::new(PlanProperties::new(
+            eq,
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        ));
+        RollupExec {
+            input,
+            groups,
+            aggs,
+            schema,
+            ordering,
+            properties,
+        }
+    }
+
+    /// The kernel's spec and the expressions to evaluate per batch, in column order.
+    fn spec(&self) -> (RollupSpec, Vec<Arc<dyn PhysicalExpr>>) {
+        let mut exprs: Vec<Arc<dyn PhysicalExpr>> = Vec::new();
+        let mut keys = Vec::new();
+        let mut bucket = None;
+        for g in &self.groups {
+            match g {
+                GroupCol::Key(e) => {
+                    keys.push(exprs.len());
+                    exprs.push(Arc::clone(e));
+                }
+                GroupCol::Bucket { ts, bucket: b, .. } => {
+                    bucket = Some((exprs.len(), *b));
+                    exprs.push(Arc::clone(ts));
+                }
+            }
+        }
+        let mut aggs = Vec::new();
+        for a in &self.aggs {
+            let arg = a.arg.as_ref().map(|e| {
+                exprs.push(Arc::clone(e));
+                exprs.len() - 1
+            });
+            let order = a.order.as_ref().map(|(e, _)| {
+                exprs.push(Arc::clone(e));
+                exprs.len() - 1
+            });
+            aggs.push(AggInput {
+                agg: a.agg,
+                arg,
+                order,
+            });
+        }
+        (RollupSpec { keys, bucket, aggs }, exprs)
+    }
+}
+
+impl DisplayAs for RollupExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let groups: Vec<String> = self
+            .groups
+            .iter()
+            .map(|g| match g {
+                GroupCol::Key(e) => e.to_string(),
+                GroupCol::Bucket { label, .. } => label.clone(),
+            })
+            .collect();
+        let aggs: Vec<&str> = self.aggs.iter().map(|a| a.label.as_str()).collect();
+        write!(
+            f,
+            "FabrikRollupExec: gby=[{}], aggr=[{}]",
+            groups.join(", "),
+            aggs.join(", ")
+        )
+    }
+}
+
+impl ExecutionPlan for RollupExec {
+    fn name(&self) -> &str {
+        "FabrikRollupExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DFResult<TreeNodeRecursion>,
+    ) -> DFResult<TreeNodeRecursion> {
+        let (_, exprs) = self.spec();
+        datafusion::physical_plan::execution_plan::apply_expression_roots(exprs.iter(), f)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> DFResult<Arc<dyn ExecutionPlan>> {
+        match (children.pop(), children.is_empty()) {
+            (Some(input), true) => Ok(Arc::new(RollupExec::new(
+                input,
+                self.groups.clone(),
+                self.aggs.clone(),
+                Arc::clone(&self.schema),
+                self.ordering.clone(),
+            ))),
+            _ => Err(DataFusionError::Internal(
+                "FabrikRollupExec takes one child".to_owned(),
+            )),
+        }
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> DFResult<SendableRecordBatchStream> {
+        if partition != 0 {
+            return Err(DataFusionError::Internal(format!(
+                "FabrikRollupExec has one partition, asked for {partition}"
+            )));
+        }
+        let (spec, exprs) = self.spec();
+        let input_schema = self.input.schema();
+        let types: Vec<DataType> = exprs
+            .iter()
+            .map(|e| e.data_type(&input_schema))
+            .collect::<DFResult<_>>()?;
+        let parts = self.input.output_partitioning().partition_count();
+        let mut streams = Vec::with_capacity(parts);
+        for p in 0..parts {
+            streams.push(self.input.execute(p, Arc::clone(&context))?);
+        }
+        let schema = Arc::clone(&self.schema);
+        let groups = self.groups.clone();
+        let aggs = self.aggs.clone();
+        let ordering = self.ordering.clone();
+        let exprs = Arc::new(exprs);
+        let fut = async move {
+            // Every input partition folds into a partial rollup of its own, concurrently.
+            let mut tasks = datafusion::common::runtime::JoinSet::new();
+            for (i, mut stream) in streams.into_iter().enumerate() {
+                let spec = spec.clone();
+                let types = types.clone();
+                let exprs = Arc::clone(&exprs);
+                let aggs = aggs.clone();
+                tasks.spawn(async move {
+                    let mut rollup = Rollup::new(spec, &types).map_err(kernel_error)?;
+                    while let Some(batch) = stream.next().await {
+                        let batch = batch?;
+                        let columns = evaluate(&exprs, &aggs, &batch)?;
+                        rollup.update(&columns).map_err(kernel_error)?;
+                    }
+                    Ok::<_, DataFusionError>((i, rollup))
+                });
+            }
+            let mut partials: Vec<(usize, Rollup)> = Vec::new();
+            while let Some(done) = tasks.join_next().await {
+                partials.push(done.map_err(|e| DataFusionError::External(Box::new(e)))??);
+            }
+            // Merge in partition order, so groups come out in input order.
+            partials.sort_by_key(|(i, _)| *i);
+            let mut iter = partials.into_iter().map(|(_, r)| r);
+            let mut total = match iter.next() {
+                Some(r) => r,
+                None => Rollup::new(spec, &types).map_err(kernel_error)?,
+            };
+            for r in iter {
+                total.merge(r).map_err(kernel_error)?;
+            }
+            let out = total.finish().map_err(kernel_error)?;
+            output_batch(&schema, &groups, out, ordering.as_ref())
+        };
+        let stream = futures::stream::once(fut);
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            stream,
+        )))
+    }
+}
+
+fn kernel_error(e: fabrik_kernels::Error) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+/// The rollup's input columns for one batch: group expressions, then each aggregate's
+/// argument and ordering (nulls of an ordering mapped to its smallest or largest value).
+fn evaluate(
+    exprs: &[Arc<dyn PhysicalExpr>],
+    aggs: &[AggCol],
+    batch: &RecordBatch,
+) -> DFResult<Vec<ArrayRef>> {
+    let n = batch.num_rows();
+    let mut cols = exprs
+        .iter()
+        .map(|e| e.evaluate(batch)?.into_array(n))
+        .collect::<DFResult<Vec<_>>>()?;
+    // Orderings are the last columns, in aggregate order.
+    let mut idx = cols.len();
+    for a in aggs.iter().rev() {
+        if let Some((_, nulls_first)) = &a.order {
+            idx -= 1;
+            if cols[idx].null_count() > 0 {
+                cols[idx] = fill_order_nulls(&cols[idx], *nulls_first)?;
+            }
+        }
+        if a.arg.is_some() {
+            idx -= 1;
+        }
+    }
+    Ok(cols)
+}
+
+/// An ordering column with nulls replaced by the smallest (nulls first) or largest value.
+fn fill_order_nulls(col: &ArrayRef, nulls_first: bool) -> DFResult<ArrayRef> {
+    let as_i64 = cast(col, &DataType::Int64)?;
+    let a = as_i64
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .ok_or_else(|| {
+            DataFusionError::Internal("ordering column is not Int64 after a cast".to_owned())
+        })?;
+    let fill = if nulls_first { i64::MIN } else { i64::MAX };
+    let filled: Int64Array = a.iter().map(|v| Some(v.unwrap_or(fill))).collect();
+    Ok(cast(&(Arc::new(filled) as ArrayRef), col.data_type())?)
+}
+
+/// Assembles the output in the schema's column order and types, sorted if asked.
+fn output_batch(
+    schema: &SchemaRef,
+    groups: &[GroupCol],
+    out: fabrik_kernels::rollup::RollupOutput,
+    ordering: Option<&LexOrdering>,
+) -> DFResult<RecordBatch> {
+    let mut keys = out.keys.into_iter();
+    let mut bucket = out.bucket;
+    let mut cols: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for g in groups {
+        let col = match g {
+            GroupCol::Key(_) => keys.next(),
+            GroupCol::Bucket { .. } => bucket.take(),
+        };
+        cols.push(col.ok_or_else(|| {
+            DataFusionError::Internal("rollup output lacks a group column".to_owned())
+        })?);
+    }
+    cols.extend(out.aggs);
+    let rows = cols.first().map_or(0, |c| c.len());
+    let cols = cols
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c)
+            } else {
+                Ok(cast(&c, f.data_type())?)
+            }
+        })
+        .collect::<DFResult<Vec<_>>>()?;
+    let batch = RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        cols,
+        &RecordBatchOptions::new().with_row_count(Some(rows)),
+    )?;
+    match ordering {
+        Some(o) if batch.num_rows() > 1 => {
+            let sort_cols = o
+                .iter()
+                .map(|s| {
+                    Ok(SortColumn {
+                        values: s.expr.evaluate(&batch)?.into_array(batch.num_rows())?,
+                        options: Some(s.options),
+                    })
+                })
+                .collect::<DFResult<Vec<_>>>()?;
+            let idx = lexsort_to_indices(&sort_cols, None)?;
+            let cols = batch
+                .columns()
+                .iter()
+                .map(|c| take(c.as_ref(), &idx, None))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(RecordBatch::try_new(Arc::clone(schema), cols)?)
+        }
+        _ => Ok(batch),
+    }
+}
+
+/// The physical optimizer rule that replaces DataFusion's aggregation by
+/// [`RollupExec`] where fabrik's kernel computes it (see the module docs).
+#[derive(Debug, Default)]
+pub struct RollupRule;
+
+impl PhysicalOptimizerRule for RollupRule {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        _config: &ConfigOptions,
+    ) -> DFResult<Arc<dyn ExecutionPlan>> {
+        plan.transform_up(|node| {
+            Ok(match rewrite(&node)? {
+                Some(new) => Transformed::yes(new),
+                None => Transformed::no(node),
+            })
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        RULE_NAME
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+/// The replacement of `node`, if it is an aggregation the rollup computes.
+fn rewrite(node: &Arc<dyn ExecutionPlan>) -> DFResult<Option<Arc<dyn ExecutionPlan>>> {
+    let Some(top) = node.downcast_ref::<AggregateExec>() else {
+        return Ok(None);
+    };
+    // The aggregation whose group and aggregate expressions refer to the raw input.
+    let (first, input) = match top.mode() {
+        AggregateMode::Single | AggregateMode::SinglePartitioned => (top, top.input()),
+        AggregateMode::Final | AggregateMode::FinalPartitioned => {
+            let mut below = top.input();
+            loop {
+                if below.downcast_ref::<AggregateExec>().is_some() {
+                    break;
+                } else if below.downcast_ref::<RepartitionExec>().is_some()
+                    || below.downcast_ref::<CoalescePartitionsExec>().is_some()
+                    || below.downcast_ref::<SortPreservingMergeExec>().is_some()
+                    || below.downcast_ref::<SortExec>().is_some()
+                    || below.name() == "CoalesceBatchesExec"
+                {
+                    match below.children().as_slice() {
+                        [child] => below = child,
+                        _ => return Ok(None),
+                    }
+                } else {
+                    return Ok(None);
+                }
+            }
+            let Some(partial) = below.downcast_ref::<AggregateExec>() else {
+                return Ok(None);
+            };
+            if partial.mode() != &AggregateMode::Partial {
+                return Ok(None);
+            }
+            (partial, partial.input())
+        }
+        _ => return Ok(None),
+    };
+    if first.group_expr().has_grouping_set()
+        || first.limit_options().is_some()
+        || first.filter_expr().iter().any(Option::is_some)
+        || first.group_expr().expr().is_empty()
+    {
+        return Ok(None);
+    }
+    let input_schema = input.schema();
+    let mut groups = Vec::new();
+    let mut ts_cols: Vec<String> = Vec::new();
+    for (expr, _name) in first.group_expr().expr() {
+        match bucket_of(expr, &input_schema)? {
+            Some(b) => {
+                if groups.iter().any(|g| matches!(g, GroupCol::Bucket { .. })) {
+                    return Ok(None);
+                }
+                if let GroupCol::Bucket { ts, .. } = &b
+                    && let Some(c) = ts.downcast_ref::<Column>()
+                {
+                    ts_cols.push(c.name().to_owned());
+                }
+                groups.push(b);
+            }
+            None => {
+                let t = expr.data_type(&input_schema)?;
+                if !fabrik_kernels::rollup::supports_key(&t) {
+                    return Ok(None);
+                }
+                groups.push(GroupCol::Key(Arc::clone(expr)));
+            }
+        }
+    }
+    let mut aggs = Vec::new();
+    for a in first.aggr_expr() {
+        match agg_of(a, &input_schema)? {
+            Some(x) => aggs.push(x),
+            None => return Ok(None),
+        }
+    }
+    if !laid_out_for_rollup(input, &groups, &ts_cols)? {
+        return Ok(None);
+    }
+    let ordering = top.properties().output_ordering().cloned();
+    let rollup: Arc<dyn ExecutionPlan> = Arc::new(RollupExec::new(
+        Arc::clone(input),
+        groups,
+        aggs,
+        top.schema(),
+        ordering,
+    ));
+    // Keep the partitioning the plan above was built for.
+    let partitioning = top.properties().output_partitioning().clone();
+    if partitioning.partition_count() > 1 {
+        return Ok(Some(Arc::new(
+            RepartitionExec::try_new(rollup, partitioning)?.with_preserve_order(),
+        )));
+    }
+    Ok(Some(rollup))
+}
+
+/// Whether runs of equal groups are long (the input is ordered by a group key or by the
+/// bucketed timestamp) or every key is dictionary-encoded (dense ids without hashing text).
+fn laid_out_for_rollup(
+    input: &Arc<dyn ExecutionPlan>,
+    groups: &[GroupCol],
+    ts_cols: &[String],
+) -> DFResult<bool> {
+    let schema = input.schema();
+    if let Some(order) = input.output_ordering()
+        && let lead = order.first()
+        && let Some(c) = lead.expr.downcast_ref::<Column>()
+    {
+        let is_key = groups.iter().any(|g| match g {
+            GroupCol::Key(e) => e
+                .downcast_ref::<Column>()
+                .is_some_and(|k| k.index() == c.index()),
+            GroupCol::Bucket { .. } => false,
+        });
+        if is_key || ts_cols.iter().any(|t| t == c.name()) {
+            return Ok(true);
+        }
+    }
+    for g in groups {
+        if let GroupCol::Key(e) = g
+            && !matches!(e.data_type(&schema)?, DataType::Dictionary(_, _))
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The time bucket an expression computes, if it is `date_bin`, `date_trunc` or
+/// `time_bucket` of a timestamp with literal parameters that fabrik's buckets reproduce.
+fn bucket_of(expr: &Arc<dyn PhysicalExpr>, schema: &SchemaRef) -> DFResult<Option<GroupCol>> {
+    let Some(f) = expr.downcast_ref::<ScalarFunctionExpr>() else {
+        return Ok(None);
+    };
+    let args = f.args();
+    let lit = |i: usize| {
+        args.get(i)
+            .and_then(|a| a.downcast_ref::<Literal>())
+            .map(|l| l.value().clone())
+    };
+    let ts = match f.name() {
+        "date_bin" | "date_trunc" => args.get(1),
+        _ => None,
+    };
+    let Some(ts) = ts else {
+        return Ok(None);
+    };
+    // DataFusion casts the timestamp to nanoseconds for date_bin; bucketing the column in
+    // its own unit gives the same bucket starts (the output is cast back) without
+    // converting every row.
+    let ts = match ts.downcast_ref::<CastExpr>() {
+        Some(c) if matches!(c.expr().data_type(schema)?, DataType::Timestamp(_, _)) => c.expr(),
+        _ => ts,
+    };
+    let DataType::Timestamp(unit, tz) = ts.data_type(schema)? else {
+        return Ok(None);
+    };
+    let bucket = match f.name() {
+        "date_bin" => {
+            let origin = match args.len() {
+                2 => Some(Some(0)),
+                3 => match lit(2) {
+                    Some(ScalarValue::TimestampNanosecond(Some(v), _)) => {
+                        Some(rescale(v, TimeUnit::Nanosecond, unit))
+                    }
+                    Some(ScalarValue::TimestampMicrosecond(Some(v), _)) => {
+                        Some(rescale(v, TimeUnit::Microsecond, unit))
+                    }
+                    Some(ScalarValue::TimestampMillisecond(Some(v), _)) => {
+                        Some(rescale(v, TimeUnit::Millisecond, unit))
+                    }
+                    Some(ScalarValue::TimestampSecond(Some(v), _)) => {
+                        Some(rescale(v, TimeUnit::Second, unit))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            match (lit(0), origin) {
+                (Some(ScalarValue::IntervalMonthDayNano(Some(iv))), Some(origin)) => {
+                    date_bin_bucket(iv, origin, unit)
+                }
+                _ => None,
+            }
+        }
+        "date_trunc" => match lit(0) {
+            Some(
+                ScalarValue::Utf8(Some(g))
+                | ScalarValue::Utf8View(Some(g))
+                | ScalarValue::LargeUtf8(Some(g)),
+            ) => date_trunc_bucket(&g, tz.as_deref(), unit),
+            _ => None,
+        },
+        _ => None,
+    };
+    Ok(bucket.map(|bucket| GroupCol::Bucket {
+        ts: Arc::clone(ts),
+        bucket,
+        label: expr.to_string(),
+    }))
+}
+
+/// `v` in `from` units as `to` units; `None` if it is not a whole number of them (a bucket
+/// origin between two ticks of the column would bin differently) or overflows.
+fn rescale(v: i64, from: TimeUnit, to: TimeUnit) -> Option<i64> {
+    let (f, t) = (
+        fabrik_kernels::bucket::ticks_per_second(from),
+        fabrik_kernels::bucket::ticks_per_second(to),
+    );
+    if f >= t {
+        (v % (f / t) == 0).then(|| v / (f / t))
+    } else {
+        v.checked_mul(t / f)
+    }
+}
+
+/// DataFusion's `date_bin(stride, ts, origin)` as a bucket: fixed strides only (a month
+/// stride is binned differently), a width that is a whole number of the timestamp's unit.
+fn date_bin_bucket(
+    iv: IntervalMonthDayNano,
+    origin: Option<i64>,
+    unit: TimeUnit,
+) -> Option<Bucket> {
+    if iv.months != 0 {
+        return None;
+    }
+    let nanos = i128::from(iv.days) * 86_400_000_000_000 + i128::from(iv.nanoseconds);
+    let per = i128::from(1_000_000_000 / fabrik_kernels::bucket::ticks_per_second(unit));
+    if nanos <= 0 || nanos % per != 0 {
+        return None;
+    }
+    let width = i64::try_from(nanos / per).ok()?;
+    Bucket::fixed(width, origin?).ok()
+}
+
+/// DataFusion's `date_trunc(granularity, ts)` as a bucket, where fabrik's buckets give
+/// the same: in UTC (or a timestamp without zone) every granularity; in a named zone days
+/// and longer units (calendar buckets in that zone).
+fn date_trunc_bucket(granularity: &str, tz: Option<&str>, unit: TimeUnit) -> Option<Bucket> {
+    let per = fabrik_kernels::bucket::ticks_per_second(unit);
+    let utc = tz.is_none_or(|z| matches!(z, "UTC" | "+00:00" | "Z" | "utc" | "Etc/UTC"));
+    let calendar = |u: CalendarUnit| Bucket::calendar(u, tz.unwrap_or("UTC"), unit).ok();
+    match granularity.to_ascii_lowercase().as_str() {
+        "second" if utc => Bucket::fixed(per, 0).ok(),
+        "minute" if utc => Bucket::fixed(60 * per, 0).ok(),
+        "hour" if utc => Bucket::fixed(3600 * per, 0).ok(),
+        "day" if utc => Bucket::fixed(86_400 * per, 0).ok(),
+        // 1970-01-05 was a Monday.
+        "week" if utc => Bucket::fixed(7 * 86_400 * per, 4 * 86_400 * per).ok(),
+        "day" => calendar(CalendarUnit::Day),
+        "week" => calendar(CalendarUnit::IsoWeek),
+        "month" => calendar(CalendarUnit::Month),
+        "quarter" => calendar(CalendarUnit::Quarter),
+        "year" => calendar(CalendarUnit::Year),
+        _ => None,
+    }
+}
+
+/// The kernel aggregate computing `a`, if there is one.
+fn agg_of(a: &Arc<AggregateFunctionExpr>, schema: &SchemaRef) -> DFResult<Option<AggCol>> {
+    if a.is_distinct() || a.ignore_nulls() {
+        return Ok(None);
+    }
+    let args = a.expressions();
+    let name = a.fun().name().to_owned();
+    let label = a.name().to_owned();
+    let arg0 = args.first().cloned();
+    let simple = |agg: Agg| -> DFResult<Option<AggCol>> {
+        if !a.order_bys().is_empty() || args.len() != 1 {
+            return Ok(None);
+        }
+        let Some(arg) = arg0.clone() else {
+            return Ok(None);
+        };
+        let t = arg.data_type(schema)?;
+        if !fabrik_kernels::rollup::supports(&agg, &t) {
+            return Ok(None);
+        }
+        Ok(Some(AggCol {
+            agg,
+            arg: Some(arg),
+            order: None,
+            label: label.clone(),
+        }))
+    };
+    match name.as_str() {
+        "count" => {
+            if args.len() != 1 || !a.order_bys().is_empty() {
+                return Ok(None);
+            }
+            let Some(arg) = arg0 else { return Ok(None) };
+            let constant = arg
+                .downcast_ref::<Literal>()
+                .is_some_and(|l| !l.value().is_null());
+            Ok(Some(AggCol {
+                agg: if constant { Agg::CountRows } else { Agg::Count },
+                arg: (!constant).then_some(arg),
+                order: None,
+                label,
+            }))
+        }
+        "sum" => simple(Agg::Sum),
+        "min" => simple(Agg::Min),
+        "max" => simple(Agg::Max),
+        "avg" => simple(Agg::Mean),
+        "var" => simple(Agg::Variance {
+            sample: true,
+            sqrt: false,
+        }),
+        "var_pop" => simple(Agg::Variance {
+            sample: false,
+            sqrt: false,
+        }),
+        "stddev" => simple(Agg::Variance {
+            sample: true,
+            sqrt: true,
+        }),
+        "stddev_pop" => simple(Agg::Variance {
+            sample: false,
+            sqrt: true,
+        }),
+        "first_value" | "last_value" => {
+            let [order] = a.order_bys() else {
+                return Ok(None);
+            };
+            let Some(arg) = arg0 else { return Ok(None) };
+            if args.len() != 1 {
+                return Ok(None);
+            }
+            let last = (name == "last_value") != order.options.descending;
+            let agg = if last { Agg::Last } else { Agg::First };
+            // With a descending order the kernel's smallest-first view flips, and so does
+            // where nulls sort.
+            let nulls_low = order.options.nulls_first != order.options.descending;
+            let ot = order.expr.data_type(schema)?;
+            if !fabrik_kernels::rollup::supports(&agg, &arg.data_type(schema)?)
+                || !matches!(
+                    ot,
+                    DataType::Timestamp(_, _)
+                        | DataType::Int64
+                        | DataType::Date32
+                        | DataType::Date64
+                )
+                || order.options.descending
+            {
+                return Ok(None);
+            }
+            Ok(Some(AggCol {
+                agg,
+                arg: Some(arg),
+                order: Some((Arc::clone(&order.expr), nulls_low)),
+                label,
+            }))
+        }
+        "percentile_cont" => {
+            if args.len() != 2 {
+                return Ok(None);
+            }
+            let q = match args[1].downcast_ref::<Literal>().map(|l| l.value()) {
+                Some(ScalarValue::Float64(Some(q))) => *q,
+                Some(ScalarValue::Float32(Some(q))) => f64::from(*q),
+                _ => return Ok(None),
+            };
+            let q = match a.order_bys() {
+                [] => q,
+                [o] if o.options.descending => 1.0 - q,
+                [_] => q,
+                _ => return Ok(None),
+            };
+            if !(0.0..=1.0).contains(&q) {
+                return Ok(None);
+            }
+            let Some(arg) = arg0 else { return Ok(None) };
+            if arg.data_type(schema)? != DataType::Float64 {
+                return Ok(None);
+            }
+            Ok(Some(AggCol {
+                agg: Agg::QuantileCont(q),
+                arg: Some(arg),
+                order: None,
+                label,
+            }))
+        }
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,331 @@
+//! fabrik's rollup operator against DataFusion's own plan: the same SQL on the same
+//! seeded random Parquet files, once through `fabrik_sql::Session` (fabrik's Parquet table
+//! and rollup rule) and once through a plain DataFusion `SessionContext` reading the files
+//! with its own Parquet table. Nulls, NaN, empty input, a single row, groups straddling
+//! row groups, batches, files and partitions, every bucket kind.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, Float64Array, Int32Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::common::ScalarValue;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::metadata::SortingColumn;
+use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use fabrik_sql::Session;
+
+/// xorshift64*: a seeded stream.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Messy {
+    /// Null keys, null timestamps, null values and NaN.
+    nulls: bool,
+}
+
+/// Telemetry-like rows sorted by (sensor, ts), nulls last: `rows` rows over `sensors`
+/// sensors spread over ~40 days (so days, weeks and months all have several buckets).
+fn telemetry(seed: u64, rows: usize, sensors: u64, messy: Messy, tz: Option<&str>) -> RecordBatch {
+    let mut rng = Rng(seed);
+    let start = 1_767_225_600_000_000i64; // 2026-01-01T00:00:00Z
+    let mut data: Vec<(Option<String>, Option<i64>, Option<f64>, i32)> = (0..rows)
+        .map(|i| {
+            let s = rng.below(sensors);
+            let sensor = if messy.nulls && s == 0 {
+                None
+            } else {
+                Some(format!("S{s:03}"))
+            };
+            // Unique timestamps per row (i makes them distinct), so first/last have no ties.
+            let ts = if messy.nulls && rng.below(30) == 0 {
+                None
+            } else {
+                Some(start + (rng.below(40 * 86_400) as i64) * 1_000_000 + i as i64)
+            };
+            let v = match rng.below(25) {
+                0 if messy.nulls => None,
+                1 if messy.nulls => Some(f64::NAN),
+                _ => Some((rng.below(100_000) as f64 - 30_000.0) / 13.0),
+            };
+            (sensor, ts, v, rng.below(1000) as i32 - 300)
+        })
+        .collect();
+    data.sort_by(|a, b| {
+        let key = |x: &(Option<String>, Option<i64>, Option<f64>, i32)| {
+            (x.0.is_none(), x.0.clone(), x.1.is_none(), x.1)
+        };
+        key(a).cmp(&key(b))
+    });
+    let sensor: ArrayRef = Arc::new(StringArray::from(
+        data.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+    ));
+    let ts = TimestampMicrosecondArray::from(data.iter().map(|r| r.1).collect::<Vec<_>>());
+    let ts: ArrayRef = Arc::new(match tz {
+        Some(z) => ts.with_timezone(z),
+        None => ts,
+    });
+    let value: ArrayRef = Arc::new(Float64Array::from(
+        data.iter().map(|r| r.2).collect::<Vec<_>>(),
+    ));
+    let qty: ArrayRef = Arc::new(Int32Array::from(
+        data.iter().map(|r| r.3).collect::<Vec<_>>(),
+    ));
+    let machine: ArrayRef = Arc::new(StringArray::from(
+        data.iter()
+            .map(|r| r.0.as_ref().map(|s| format!("M{}", &s[1..3])))
+            .collect::<Vec<_>>(),
+    ));
+    let schema = Schema::new(vec![
+        Field::new("sensor_id", DataType::Utf8, true),
+        Field::new("ts", ts.data_type().clone(), true),
+        Field::new("value", DataType::Float64, true),
+        Field::new("qty", DataType::Int32, true),
+        Field::new("machine_id", DataType::Utf8, true),
+    ]);
+    RecordBatch::try_new(Arc::new(schema), vec![sensor, ts, value, qty, machine]).expect("batch")
+}
+
+/// Writes `batch` into `files` Parquet files (contiguous slices), row groups of
+/// `row_group` rows, each declaring the (sensor_id, ts) order.
+fn write_files(dir: &std::path::Path, batch: &RecordBatch, files: usize, row_group: usize) {
+    let per = batch.num_rows().div_ceil(files.max(1)).max(1);
+    let mut offset = 0;
+    for f in 0..files {
+        let len = per.min(batch.num_rows() - offset);
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(row_group))
+            .set_sorting_columns(Some(vec![
+                SortingColumn {
+                    column_idx: 0,
+                    descending: false,
+                    nulls_first: false,
+                },
+                SortingColumn {
+                    column_idx: 1,
+                    descending: false,
+                    nulls_first: false,
+                },
+            ]))
+            .build();
+        let file = std::fs::File::create(dir.join(format!("part-{f:03}.parquet"))).expect("create");
+        let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).expect("writer");
+        w.write(&batch.slice(offset, len)).expect("write");
+        w.close().expect("close");
+        offset += len;
+    }
+}
+
+/// All cells of a result, rows sorted, dictionaries decoded.
+fn cells(batches: &[RecordBatch]) -> Vec<Vec<ScalarValue>> {
+    let mut rows = Vec::new();
+    for b in batches {
+        let cols: Vec<ArrayRef> = b
+            .columns()
+            .iter()
+            .map(|c| match c.data_type() {
+                DataType::Dictionary(_, v) => cast(c, v).expect("decode dictionary"),
+                DataType::Utf8View => cast(c, &DataType::Utf8).expect("view to utf8"),
+                _ => Arc::clone(c),
+            })
+            .collect();
+        for r in 0..b.num_rows() {
+            rows.push(
+                cols.iter()
+                    .map(|c| ScalarValue::try_from_array(c, r).expect("scalar"))
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    rows.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    rows
+}
+
+fn close(a: &ScalarValue, b: &ScalarValue, tol: f64) -> bool {
+    match (a, b) {
+        (ScalarValue::Float64(Some(x)), ScalarValue::Float64(Some(y))) => {
+            (x.is_nan() && y.is_nan())
+                || x == y
+                || (x - y).abs() <= tol * x.abs().max(y.abs()).max(1e-9)
+        }
+        _ => a == b,
+    }
+}
+
+async fn check(dir: &std::path::Path, sql: &str, partitions: usize, tol: f64) {
+    let config = || SessionConfig::new().with_target_partitions(partitions);
+    let fabrik = Session::with_config(config()).expect("session");
+    fabrik.register_parquet_file("t", dir).expect("register");
+    let plan = fabrik
+        .query(&format!("EXPLAIN {sql}"))
+        .await
+        .expect("explain");
+    let plan = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
+        .expect("plan")
+        .to_string();
+    assert!(
+        plan.contains("FabrikRollupExec"),
+        "the rollup rule did not apply to {sql}:\n{plan}"
+    );
+    let got = fabrik
+        .query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+
+    let reference = SessionContext::new_with_config(config());
+    reference
+        .register_parquet(
+            "t",
+            dir.to_str().expect("utf-8 path"),
+            ParquetReadOptions::default(),
+        )
+        .await
+        .expect("register reference");
+    let expected = reference
+        .sql(sql)
+        .await
+        .expect("plan")
+        .collect()
+        .await
+        .expect("run");
+
+    let (got, expected) = (cells(&got), cells(&expected));
+    assert_eq!(got.len(), expected.len(), "{sql}: row count");
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!(g.len(), e.len());
+        for (a, b) in g.iter().zip(e) {
+            assert!(
+                close(a, b, tol),
+                "{sql}:\n fabrik    {g:?}\n datafusion {e:?}"
+            );
+        }
+    }
+}
+
+const STATS: &str = "count(*) AS n, count(value) AS nv, sum(value) AS s, min(value) AS lo, max(value) AS hi, \
+     avg(value) AS mean, var_samp(value) AS vs, var_pop(value) AS vp, stddev_samp(value) AS sd, \
+     stddev_pop(value) AS sdp, sum(qty) AS q, min(qty) AS qlo, max(ts) AS latest, min(ts) AS earliest";
+
+fn bucket_exprs() -> Vec<&'static str> {
+    vec![
+        "date_bin(INTERVAL '1 minute', ts)",
+        "date_bin(INTERVAL '1 hour', ts, TIMESTAMP '2026-01-01T00:15:00Z')",
+        "date_bin(INTERVAL '7 days', ts)",
+        "date_trunc('second', ts)",
+        "date_trunc('hour', ts)",
+        "date_trunc('day', ts)",
+        "date_trunc('week', ts)",
+        "date_trunc('month', ts)",
+        "date_trunc('quarter', ts)",
+        "date_trunc('year', ts)",
+    ]
+}
+
+#[tokio::test]
+async fn rollups_equal_datafusion_on_messy_data_in_every_bucket_kind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let batch = telemetry(7, 6_000, 9, Messy { nulls: true }, Some("UTC"));
+    write_files(dir.path(), &batch, 3, 700);
+    for partitions in [1, 3] {
+        for b in bucket_exprs() {
+            let sql = format!(
+                "SELECT sensor_id, {b} AS bucket, {STATS} FROM t GROUP BY sensor_id, bucket"
+            );
+            check(dir.path(), &sql, partitions, 1e-9).await;
+        }
+        let sql = format!(
+            "SELECT machine_id, date_bin(INTERVAL '1 day', ts) AS bucket, {STATS}, \
+             percentile_cont(value, 0.95) AS p95 FROM t GROUP BY machine_id, bucket"
+        );
+        check(dir.path(), &sql, partitions, 1e-6).await;
+        check(
+            dir.path(),
+            &format!("SELECT sensor_id, {STATS} FROM t GROUP BY sensor_id"),
+            partitions,
+            1e-9,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn first_and_last_value_and_zoned_calendars_equal_datafusion() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let batch = telemetry(11, 5_000, 7, Messy { nulls: false }, Some("Europe/Berlin"));
+    write_files(dir.path(), &batch, 2, 900);
+    for partitions in [1, 2] {
+        let sql = "SELECT sensor_id, max(ts) AS ts, last_value(value ORDER BY ts) AS last, \
+                   first_value(value ORDER BY ts) AS first FROM t GROUP BY sensor_id";
+        check(dir.path(), sql, partitions, 0.0).await;
+        for g in ["day", "week", "month", "quarter", "year"] {
+            let sql = format!(
+                "SELECT sensor_id, date_trunc('{g}', ts) AS bucket, {STATS}, \
+                 last_value(value ORDER BY ts) AS last FROM t GROUP BY sensor_id, bucket"
+            );
+            check(dir.path(), &sql, partitions, 1e-9).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn empty_input_and_a_single_row() {
+    for rows in [0, 1] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let batch = telemetry(3, rows, 4, Messy { nulls: false }, None);
+        write_files(dir.path(), &batch, 1, 100);
+        let sql = format!(
+            "SELECT sensor_id, date_bin(INTERVAL '1 minute', ts) AS bucket, {STATS} FROM t GROUP BY sensor_id, bucket"
+        );
+        check(dir.path(), &sql, 2, 1e-9).await;
+    }
+}
+
+#[tokio::test]
+async fn an_ordered_query_stays_ordered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let batch = telemetry(5, 3_000, 6, Messy { nulls: false }, Some("UTC"));
+    write_files(dir.path(), &batch, 1, 500);
+    let session =
+        Session::with_config(SessionConfig::new().with_target_partitions(2)).expect("session");
+    session
+        .register_parquet_file("t", dir.path())
+        .expect("register");
+    let out = session
+        .query("SELECT sensor_id, date_bin(INTERVAL '1 day', ts) AS day, count(*) AS n FROM t GROUP BY sensor_id, day ORDER BY sensor_id, day")
+        .await
+        .expect("query");
+    let rows = cells(&out);
+    let mut flat = Vec::new();
+    for b in &out {
+        let s = cast(b.column(0), &DataType::Utf8).expect("utf8");
+        let d = cast(
+            b.column(1),
+            &DataType::Timestamp(TimeUnit::Nanosecond, None),
+        )
+        .expect("ts");
+        for r in 0..b.num_rows() {
+            flat.push((
+                ScalarValue::try_from_array(&s, r).expect("s"),
+                ScalarValue::try_from_array(&d, r).expect("d"),
+            ));
+        }
+    }
+    let mut sorted = flat.clone();
+    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    assert_eq!(flat, sorted, "ORDER BY sensor_id, day is honoured");
+    assert!(rows.len() > 6);
+}
