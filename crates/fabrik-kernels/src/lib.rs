@@ -6,9 +6,13 @@
 //!
 //! - [`bucket`]: the bucket start of each timestamp (fixed widths, calendar units in a
 //!   time zone).
+//! - [`sketch`]: quantiles: a mergeable quantile sketch with a relative error bound (exact
+//!   for small groups) and the exact interpolated quantile of `percentile_cont`.
 
 pub mod bucket;
 pub mod error;
+pub mod sketch;
 
 pub use bucket::{Bucket, CalendarUnit};
 pub use error::{Error, Result};
+pub use sketch::{QuantileSketch, exact_quantile};

@@ -18,6 +18,7 @@
 pub mod error;
 pub mod lake;
 pub mod session;
+pub mod udf;
 
 pub use error::{Error, Result};
 pub use lake::{LAKE_AS_OF, LAKE_HISTORY};

@@ -49,6 +49,7 @@ impl Session {
     /// A session with the given DataFusion configuration.
     pub fn with_config(config: SessionConfig) -> Result<Self> {
         let ctx = SessionContext::new_with_config(config);
+        crate::udf::register(&ctx);
         ctx.register_table(OPERATING_LIMITS_TABLE, Arc::new(operating_limits_table()?))?;
         Ok(Session { ctx })
     }
