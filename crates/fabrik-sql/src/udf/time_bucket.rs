@@ -20,6 +20,12 @@
 //!   Monday), and the whole months above the month, quarter and year in that zone, DST
 //!   included; each bucket is returned as the UTC instant of its local start.
 //!
+//! Calendar buckets in a zone start at local midnight of the unit's first day; where
+//! that midnight is ambiguous (clocks falling back across it, e.g. Berlin on 1916-10-01)
+//! the earlier instant is taken, where it does not exist the first local time after the
+//! gap (in whole minutes). TimescaleDB (PostgreSQL) takes the later instant of an
+//! ambiguous midnight; only historical dates of a few zones are affected.
+//!
 //! Anything else is a planning error that says what is supported. The timestamp may be of
 //! any unit, with or without a time zone, and the result has the same type; null
 //! timestamps (and a null interval, origin or zone) give null.
@@ -199,10 +205,12 @@ fn is_utc(tz: &str) -> bool {
 /// are not IANA names (e.g. `'+05:30'`) unless a fine granularity ignores the zone, and for
 /// unknown granularities.
 ///
-/// Known difference: on an ambiguous local midnight (a zone whose clocks fall back across
-/// midnight), DataFusion keeps the offset of the truncated timestamp, the bucket the
-/// earlier instant. DataFusion computes in nanoseconds: timestamps before 1677 or after
-/// 2262 are an error there.
+/// Known differences of calendar buckets in a zone, seen on historical dates: on an
+/// ambiguous local midnight (Berlin, 1916-10-01) DataFusion keeps the offset of the
+/// truncated timestamp where the bucket takes the earlier instant, and a DST gap that does
+/// not end on a whole minute (Berlin's switch from local mean time, 1893-04-01) is stepped
+/// over by whole minutes by the bucket. DataFusion computes in nanoseconds: timestamps
+/// before 1677 or after 2262 are an error there.
 pub fn date_trunc_spec(granularity: &str, tz: Option<&str>, unit: TimeUnit) -> Option<Bucket> {
     let tick = nanos_per_tick(unit);
     let fixed = |nanos: i64| Bucket::fixed((nanos / tick).max(1), 0).ok();
