@@ -50,11 +50,43 @@ pub enum Error {
         /// The value given.
         q: f64,
     },
-    /// A sketch accuracy outside `(0, 1)`.
-    #[error("sketch relative accuracy must be in (0, 1), got {alpha}")]
+    /// A sketch accuracy outside `[1e-9, 1)`.
+    #[error("sketch relative accuracy must be in [1e-9, 1), got {alpha}")]
     SketchAccuracy {
         /// The value given.
         alpha: f64,
+    },
+    /// A `time_bucket` interval / origin / time zone combination fabrik does not support.
+    #[error(
+        "time_bucket({interval}{}{}) is not supported: {reason}. Supported: a fixed width (e.g. '15 minutes', '1 day') counted from 2000-01-03T00:00:00Z or from a given origin timestamp; '1 month', '3 months', '1 year' (calendar month, quarter, year in UTC); with a time zone and no origin: '1 day' (calendar day), '7 days' or '1 week' (ISO week), '1 month', '3 months', '1 year'",
+        zone.as_deref().map(|z| format!(", zone {z:?}")).unwrap_or_default(),
+        if *has_origin { ", origin" } else { "" }
+    )]
+    TimeBucket {
+        /// The interval, as written.
+        interval: String,
+        /// The time zone given, if any.
+        zone: Option<String>,
+        /// Whether an origin was given.
+        has_origin: bool,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Sketches of different accuracies cannot merge.
+    #[error("cannot merge quantile sketches of relative accuracy {left} and {right}")]
+    SketchMismatch {
+        /// The accuracy of the sketch merged into.
+        left: f64,
+        /// The accuracy of the sketch merged.
+        right: f64,
+    },
+    /// Bytes that are not an encoded quantile sketch.
+    #[error("invalid quantile sketch encoding at byte {offset}: {problem}")]
+    SketchEncoding {
+        /// Where decoding stopped.
+        offset: usize,
+        /// What is wrong.
+        problem: &'static str,
     },
     /// An Arrow kernel failed.
     #[error(transparent)]

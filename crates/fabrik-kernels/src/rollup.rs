@@ -59,7 +59,6 @@ use rayon::prelude::*;
 use crate::bucket::Bucket;
 use crate::error::{Error, Result};
 use keys::KeyColumn;
-pub use state::quantile_cont;
 use state::{Prepared, Repr, State};
 
 /// An aggregate function of a rollup.

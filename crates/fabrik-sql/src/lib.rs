@@ -20,6 +20,7 @@ pub mod lake;
 pub mod parquet;
 pub mod rollup;
 pub mod session;
+pub mod udf;
 
 pub use error::{Error, Result};
 pub use lake::{LAKE_AS_OF, LAKE_HISTORY};

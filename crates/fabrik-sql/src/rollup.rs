@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::compute::{SortColumn, cast, lexsort_to_indices, take};
-use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNano, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{ScalarValue, config::ConfigOptions};
 use datafusion::error::{DataFusionError, Result as DFResult};
@@ -47,8 +47,10 @@ use datafusion::physical_plan::{
     PlanProperties,
 };
 use fabrik_kernels::rollup::{Agg, AggInput, Rollup, RollupSpec};
-use fabrik_kernels::{Bucket, CalendarUnit};
+use fabrik_kernels::Bucket;
 use futures::StreamExt;
+
+use crate::udf::{date_bin_spec, date_trunc_spec, time_bucket_spec};
 
 /// The name [`RollupRule`] reports to DataFusion.
 pub const RULE_NAME: &str = "fabrik_rollup";
@@ -72,7 +74,9 @@ enum GroupCol {
 struct AggCol {
     agg: Agg,
     arg: Option<Arc<dyn PhysicalExpr>>,
-    order: Option<(Arc<dyn PhysicalExpr>, bool)>,
+    /// The ordering and, for DataFusion's `first_value`/`last_value`, whether its nulls
+    /// sort lowest (`None`: rows with a null ordering are ignored, as fabrik's `first`/`last`).
+    order: Option<(Arc<dyn PhysicalExpr>, Option<bool>)>,
     label: String,
 }
 
@@ -300,9 +304,11 @@ fn evaluate(
     // Orderings are the last columns, in aggregate order.
     let mut idx = cols.len();
     for a in aggs.iter().rev() {
-        if let Some((_, nulls_first)) = &a.order {
+        if let Some((_, nulls)) = &a.order {
             idx -= 1;
-            if cols[idx].null_count() > 0 {
+            if let Some(nulls_first) = nulls
+                && cols[idx].null_count() > 0
+            {
                 cols[idx] = fill_order_nulls(&cols[idx], *nulls_first)?;
             }
         }
@@ -558,7 +564,7 @@ fn bucket_of(expr: &Arc<dyn PhysicalExpr>, schema: &SchemaRef) -> DFResult<Optio
             .map(|l| l.value().clone())
     };
     let ts = match f.name() {
-        "date_bin" | "date_trunc" => args.get(1),
+        "date_bin" | "date_trunc" | "time_bucket" => args.get(1),
         _ => None,
     };
     let Some(ts) = ts else {
@@ -574,40 +580,33 @@ fn bucket_of(expr: &Arc<dyn PhysicalExpr>, schema: &SchemaRef) -> DFResult<Optio
     let DataType::Timestamp(unit, tz) = ts.data_type(schema)? else {
         return Ok(None);
     };
-    let bucket = match f.name() {
-        "date_bin" => {
-            let origin = match args.len() {
-                2 => Some(Some(0)),
-                3 => match lit(2) {
-                    Some(ScalarValue::TimestampNanosecond(Some(v), _)) => {
-                        Some(rescale(v, TimeUnit::Nanosecond, unit))
-                    }
-                    Some(ScalarValue::TimestampMicrosecond(Some(v), _)) => {
-                        Some(rescale(v, TimeUnit::Microsecond, unit))
-                    }
-                    Some(ScalarValue::TimestampMillisecond(Some(v), _)) => {
-                        Some(rescale(v, TimeUnit::Millisecond, unit))
-                    }
-                    Some(ScalarValue::TimestampSecond(Some(v), _)) => {
-                        Some(rescale(v, TimeUnit::Second, unit))
-                    }
-                    _ => None,
-                },
-                _ => None,
-            };
-            match (lit(0), origin) {
-                (Some(ScalarValue::IntervalMonthDayNano(Some(iv))), Some(origin)) => {
-                    date_bin_bucket(iv, origin, unit)
-                }
-                _ => None,
-            }
-        }
-        "date_trunc" => match lit(0) {
-            Some(
-                ScalarValue::Utf8(Some(g))
-                | ScalarValue::Utf8View(Some(g))
-                | ScalarValue::LargeUtf8(Some(g)),
-            ) => date_trunc_bucket(&g, tz.as_deref(), unit),
+    // Origins as nanoseconds, as DataFusion coerces them.
+    let origin_ns = |i: usize| match lit(i) {
+        Some(ScalarValue::TimestampNanosecond(Some(v), _)) => Some(Some(v)),
+        Some(ScalarValue::TimestampMicrosecond(Some(v), _)) => v.checked_mul(1_000).map(Some),
+        Some(ScalarValue::TimestampMillisecond(Some(v), _)) => v.checked_mul(1_000_000).map(Some),
+        Some(ScalarValue::TimestampSecond(Some(v), _)) => v.checked_mul(1_000_000_000).map(Some),
+        _ => None,
+    };
+    let text = |i: usize| match lit(i) {
+        Some(ScalarValue::Utf8(Some(g)) | ScalarValue::Utf8View(Some(g)) | ScalarValue::LargeUtf8(Some(g))) => Some(g),
+        _ => None,
+    };
+    let interval = match lit(0) {
+        Some(ScalarValue::IntervalMonthDayNano(Some(iv))) => Some(iv),
+        _ => None,
+    };
+    let bucket = match (f.name(), args.len()) {
+        ("date_bin", 2) => interval.and_then(|iv| date_bin_spec(iv, None, unit)),
+        ("date_bin", 3) => match (interval, origin_ns(2)) {
+            (Some(iv), Some(origin)) => date_bin_spec(iv, origin, unit),
+            _ => None,
+        },
+        ("date_trunc", 2) => text(0).and_then(|g| date_trunc_spec(&g, tz.as_deref(), unit)),
+        ("time_bucket", 2) => interval.and_then(|iv| time_bucket_spec(iv, None, None, unit).ok()),
+        ("time_bucket", 3) => match (interval, origin_ns(2), text(2)) {
+            (Some(iv), Some(origin), _) => time_bucket_spec(iv, origin, None, unit).ok(),
+            (Some(iv), None, Some(zone)) => time_bucket_spec(iv, None, Some(&zone), unit).ok(),
             _ => None,
         },
         _ => None,
@@ -617,62 +616,6 @@ fn bucket_of(expr: &Arc<dyn PhysicalExpr>, schema: &SchemaRef) -> DFResult<Optio
         bucket,
         label: expr.to_string(),
     }))
-}
-
-/// `v` in `from` units as `to` units; `None` if it is not a whole number of them (a bucket
-/// origin between two ticks of the column would bin differently) or overflows.
-fn rescale(v: i64, from: TimeUnit, to: TimeUnit) -> Option<i64> {
-    let (f, t) = (
-        fabrik_kernels::bucket::ticks_per_second(from),
-        fabrik_kernels::bucket::ticks_per_second(to),
-    );
-    if f >= t {
-        (v % (f / t) == 0).then(|| v / (f / t))
-    } else {
-        v.checked_mul(t / f)
-    }
-}
-
-/// DataFusion's `date_bin(stride, ts, origin)` as a bucket: fixed strides only (a month
-/// stride is binned differently), a width that is a whole number of the timestamp's unit.
-fn date_bin_bucket(
-    iv: IntervalMonthDayNano,
-    origin: Option<i64>,
-    unit: TimeUnit,
-) -> Option<Bucket> {
-    if iv.months != 0 {
-        return None;
-    }
-    let nanos = i128::from(iv.days) * 86_400_000_000_000 + i128::from(iv.nanoseconds);
-    let per = i128::from(1_000_000_000 / fabrik_kernels::bucket::ticks_per_second(unit));
-    if nanos <= 0 || nanos % per != 0 {
-        return None;
-    }
-    let width = i64::try_from(nanos / per).ok()?;
-    Bucket::fixed(width, origin?).ok()
-}
-
-/// DataFusion's `date_trunc(granularity, ts)` as a bucket, where fabrik's buckets give
-/// the same: in UTC (or a timestamp without zone) every granularity; in a named zone days
-/// and longer units (calendar buckets in that zone).
-fn date_trunc_bucket(granularity: &str, tz: Option<&str>, unit: TimeUnit) -> Option<Bucket> {
-    let per = fabrik_kernels::bucket::ticks_per_second(unit);
-    let utc = tz.is_none_or(|z| matches!(z, "UTC" | "+00:00" | "Z" | "utc" | "Etc/UTC"));
-    let calendar = |u: CalendarUnit| Bucket::calendar(u, tz.unwrap_or("UTC"), unit).ok();
-    match granularity.to_ascii_lowercase().as_str() {
-        "second" if utc => Bucket::fixed(per, 0).ok(),
-        "minute" if utc => Bucket::fixed(60 * per, 0).ok(),
-        "hour" if utc => Bucket::fixed(3600 * per, 0).ok(),
-        "day" if utc => Bucket::fixed(86_400 * per, 0).ok(),
-        // 1970-01-05 was a Monday.
-        "week" if utc => Bucket::fixed(7 * 86_400 * per, 4 * 86_400 * per).ok(),
-        "day" => calendar(CalendarUnit::Day),
-        "week" => calendar(CalendarUnit::IsoWeek),
-        "month" => calendar(CalendarUnit::Month),
-        "quarter" => calendar(CalendarUnit::Quarter),
-        "year" => calendar(CalendarUnit::Year),
-        _ => None,
-    }
 }
 
 /// The kernel aggregate computing `a`, if there is one.
@@ -767,7 +710,27 @@ fn agg_of(a: &Arc<AggregateFunctionExpr>, schema: &SchemaRef) -> DFResult<Option
             Ok(Some(AggCol {
                 agg,
                 arg: Some(arg),
-                order: Some((Arc::clone(&order.expr), nulls_low)),
+                order: Some((Arc::clone(&order.expr), Some(nulls_low))),
+                label,
+            }))
+        }
+        "first" | "last" => {
+            // fabrik's first(value, ts) / last(value, ts): rows with a null ts are ignored.
+            let [value, ts] = args.as_slice() else { return Ok(None) };
+            if !a.order_bys().is_empty() {
+                return Ok(None);
+            }
+            let agg = if name == "last" { Agg::Last } else { Agg::First };
+            let ot = ts.data_type(schema)?;
+            if !fabrik_kernels::rollup::supports(&agg, &value.data_type(schema)?)
+                || !matches!(ot, DataType::Timestamp(_, _) | DataType::Int64 | DataType::Date32 | DataType::Date64)
+            {
+                return Ok(None);
+            }
+            Ok(Some(AggCol {
+                agg,
+                arg: Some(Arc::clone(value)),
+                order: Some((Arc::clone(ts), None)),
                 label,
             }))
         }

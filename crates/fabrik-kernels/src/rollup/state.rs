@@ -566,7 +566,7 @@ impl State {
                 let mut valid = Vec::with_capacity(values.len());
                 let out = values
                     .into_iter()
-                    .map(|mut v| match quantile_cont(&mut v, q) {
+                    .map(|mut v| match crate::sketch::exact_quantile(&mut v, q) {
                         Some(x) => {
                             valid.push(true);
                             x
@@ -679,25 +679,6 @@ fn for_runs<T: Copy>(
     }
 }
 
-/// The exact continuous `q`-quantile of `v` (linear interpolation between the order
-/// statistics around rank `q·(n−1)`, as `percentile_cont` / `quantile_cont`); NaN sorts
-/// above every number. Reorders `v`. `None` when `v` is empty.
-pub fn quantile_cont(v: &mut [f64], q: f64) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    let rank = q * (v.len() - 1) as f64;
-    let lo = rank.floor() as usize;
-    let hi = rank.ceil() as usize;
-    let (_, lo_v, above) = v.select_nth_unstable_by(lo, f64::total_cmp);
-    let lo_v = *lo_v;
-    if hi == lo {
-        return Some(lo_v);
-    }
-    let hi_v = above.iter().copied().min_by(f64::total_cmp).unwrap_or(lo_v);
-    Some(lo_v + (hi_v - lo_v) * (rank - lo as f64))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -720,18 +701,6 @@ mod tests {
         for x in xs {
             assert_eq!(from_total_key(total_key(x)).to_bits(), x.to_bits());
         }
-    }
-
-    #[test]
-    fn quantiles_interpolate_between_order_statistics() {
-        let mut v = vec![4.0, 1.0, 3.0, 2.0];
-        assert_eq!(quantile_cont(&mut v, 0.5), Some(2.5));
-        assert_eq!(quantile_cont(&mut v, 0.0), Some(1.0));
-        assert_eq!(quantile_cont(&mut v, 1.0), Some(4.0));
-        let mut v = vec![10.0, 20.0, 30.0, 40.0, 50.0];
-        // rank 0.95 * 4 = 3.8: 40 + 0.8 * 10
-        assert!((quantile_cont(&mut v, 0.95).unwrap_or(f64::NAN) - 48.0).abs() < 1e-12);
-        assert_eq!(quantile_cont(&mut [], 0.5), None);
     }
 
     #[test]

@@ -213,7 +213,7 @@ fn check(out: &RollupOutput, expected: &BTreeMap<Key, Ref>, with_first_last: boo
                 assert!(f(6).is_null(g), "{key:?} stddev of one value");
             }
             let mut v = r.vals.clone();
-            let q = quantile_cont(&mut v, 0.95);
+            let q = crate::sketch::exact_quantile(&mut v, 0.95);
             assert!(
                 close(opt(f(9)).unwrap_or(f64::NAN), q.unwrap_or(f64::NAN)),
                 "{key:?} p95"

@@ -2,3 +2,4 @@
 
 mod rollup;
 mod session;
+mod udf;

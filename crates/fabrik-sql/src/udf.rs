@@ -1,0 +1,34 @@
+//! fabrik's SQL functions, backed by `fabrik-kernels`.
+//!
+//! [`register`] adds them all to a DataFusion context ([`crate::Session`] does it for you):
+//!
+//! | function | kind | what |
+//! |---|---|---|
+//! | `time_bucket(interval, ts [, origin \| 'Time/Zone'])` | scalar | TimescaleDB's bucket start ([`time_bucket`]) |
+//! | `first(value, ts)`, `last(value, ts)` | aggregate | the value at the smallest / largest `ts` ([`first_last`]) |
+//! | `approx_quantile(value, q)` | aggregate | a quantile from a mergeable sketch, exact on small groups ([`percentile`]) |
+//!
+//! ```sql
+//! SELECT sensor_id, time_bucket(INTERVAL '15 minutes', ts) AS bucket,
+//!        first(value, ts), last(value, ts), approx_quantile(value, 0.95)
+//! FROM sensor_readings GROUP BY 1, 2;
+//! ```
+
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
+use datafusion::prelude::SessionContext;
+
+pub mod first_last;
+pub mod percentile;
+pub mod time_bucket;
+
+pub use first_last::{FirstLast, Which};
+pub use percentile::ApproxQuantile;
+pub use time_bucket::{TimeBucket, date_bin_spec, date_trunc_spec, time_bucket_spec};
+
+/// Registers every fabrik SQL function in `ctx`.
+pub fn register(ctx: &SessionContext) {
+    ctx.register_udf(ScalarUDF::new_from_impl(TimeBucket::new()));
+    ctx.register_udaf(AggregateUDF::new_from_impl(FirstLast::new(Which::First)));
+    ctx.register_udaf(AggregateUDF::new_from_impl(FirstLast::new(Which::Last)));
+    ctx.register_udaf(AggregateUDF::new_from_impl(ApproxQuantile::new()));
+}
