@@ -46,8 +46,8 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning,
     PlanProperties,
 };
-use fabrik_kernels::rollup::{Agg, AggInput, Rollup, RollupSpec};
 use fabrik_kernels::Bucket;
+use fabrik_kernels::rollup::{Agg, AggInput, Rollup, RollupSpec};
 use futures::StreamExt;
 
 use crate::udf::{date_bin_spec, date_trunc_spec, time_bucket_spec};
@@ -589,7 +589,11 @@ fn bucket_of(expr: &Arc<dyn PhysicalExpr>, schema: &SchemaRef) -> DFResult<Optio
         _ => None,
     };
     let text = |i: usize| match lit(i) {
-        Some(ScalarValue::Utf8(Some(g)) | ScalarValue::Utf8View(Some(g)) | ScalarValue::LargeUtf8(Some(g))) => Some(g),
+        Some(
+            ScalarValue::Utf8(Some(g))
+            | ScalarValue::Utf8View(Some(g))
+            | ScalarValue::LargeUtf8(Some(g)),
+        ) => Some(g),
         _ => None,
     };
     let interval = match lit(0) {
@@ -716,14 +720,26 @@ fn agg_of(a: &Arc<AggregateFunctionExpr>, schema: &SchemaRef) -> DFResult<Option
         }
         "first" | "last" => {
             // fabrik's first(value, ts) / last(value, ts): rows with a null ts are ignored.
-            let [value, ts] = args.as_slice() else { return Ok(None) };
+            let [value, ts] = args.as_slice() else {
+                return Ok(None);
+            };
             if !a.order_bys().is_empty() {
                 return Ok(None);
             }
-            let agg = if name == "last" { Agg::Last } else { Agg::First };
+            let agg = if name == "last" {
+                Agg::Last
+            } else {
+                Agg::First
+            };
             let ot = ts.data_type(schema)?;
             if !fabrik_kernels::rollup::supports(&agg, &value.data_type(schema)?)
-                || !matches!(ot, DataType::Timestamp(_, _) | DataType::Int64 | DataType::Date32 | DataType::Date64)
+                || !matches!(
+                    ot,
+                    DataType::Timestamp(_, _)
+                        | DataType::Int64
+                        | DataType::Date32
+                        | DataType::Date64
+                )
             {
                 return Ok(None);
             }
