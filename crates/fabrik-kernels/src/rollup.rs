@@ -429,6 +429,15 @@ impl Rollup {
         }
 
         let groups = self.group_key.len();
+        // Short runs (keys interleaved or unsorted): fold row by row into group ids rather
+        // than slice by slice.
+        let row_groups: Option<Vec<u32>> = (runs.len() * 4 > n).then(|| {
+            let mut g = Vec::with_capacity(n);
+            for r in &runs {
+                g.extend(std::iter::repeat_n(r.group, (r.end - r.start) as usize));
+            }
+            g
+        });
         for ((state, a), repr) in self.states.iter_mut().zip(&self.spec.aggs).zip(&self.reprs) {
             state.resize(groups);
             let prepared = Prepared {
@@ -445,7 +454,10 @@ impl Rollup {
                     .map(|i| state::cast_to(&columns[i], Repr::I64))
                     .transpose()?,
             };
-            state.update(&runs, n, &prepared)?;
+            match &row_groups {
+                Some(g) => state.update_rows(g, &runs, n, &prepared)?,
+                None => state.update(&runs, n, &prepared)?,
+            }
         }
         Ok(())
     }
@@ -652,6 +664,25 @@ impl Rollup {
         }
         Ok(RollupOutput { keys, bucket, aggs })
     }
+}
+
+/// The rows (ascending, 0 first) where a run of equal values of `columns` starts: row 0 and
+/// every row whose value differs from the previous row's in any column (nulls equal
+/// nulls). Dictionary columns compare their indices, so a dictionary with repeated values
+/// may split a run of equal values in two.
+pub fn run_starts(columns: &[ArrayRef]) -> Result<Vec<usize>> {
+    let n = columns.first().map_or(0, |c| c.len());
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let mut change = BooleanBuffer::new_unset(n);
+    for c in columns {
+        change = &change | &keys::changes(c)?;
+    }
+    let mut out = Vec::with_capacity(change.count_set_bits() + 1);
+    out.push(0);
+    out.extend(change.set_indices().filter(|&i| i != 0));
+    Ok(out)
 }
 
 /// A timestamp column's values and validity.

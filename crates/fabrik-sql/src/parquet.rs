@@ -31,7 +31,7 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
 };
 use datafusion::parquet::file::reader::{ChunkReader, Length};
 use datafusion::physical_expr::{
@@ -250,6 +250,9 @@ struct Slice {
 pub struct ParquetScanExec {
     table: ParquetTable,
     projection: Vec<usize>,
+    /// Run-end mode (see [`ParquetScanExec::with_run_ends`]): the key columns and the
+    /// timestamp after them in the files' order, as table column indices.
+    run_ends: Option<(Vec<usize>, usize)>,
     partitions: Vec<Vec<Slice>>,
     properties: Arc<PlanProperties>,
 }
@@ -324,8 +327,71 @@ impl ParquetScanExec {
         Ok(ParquetScanExec {
             table: table.clone(),
             projection,
+            run_ends: None,
             partitions,
             properties,
+        })
+    }
+}
+
+impl ParquetScanExec {
+    /// The projected column names.
+    pub fn column_names(&self) -> Vec<&str> {
+        self.projection
+            .iter()
+            .map(|&i| self.table.schema.field(i).name().as_str())
+            .collect()
+    }
+
+    /// This scan in **run-end mode**: of each run of rows with equal `keys` within a row
+    /// group, only the last row is decoded and returned.
+    ///
+    /// For the latest value per series: when the files are sorted by `keys` (in any order
+    /// of the same columns) and then by `ts`, the last row of a run holds the run's largest
+    /// `ts`, so `max(ts)` and `last_value(x ORDER BY ts)` per key over the returned rows
+    /// equal those over all rows (the rollup above merges runs that continue across row
+    /// groups). The key columns are decoded for every row; the other columns only at the
+    /// selected rows, so their pages are mostly skipped without being decompressed. A row
+    /// group whose statistics do not show `ts` free of nulls is read whole.
+    ///
+    /// `None` unless `keys` are the first columns of the declared order, `ts` the next
+    /// one, all ascending, over one file (the order is declared only then).
+    pub fn with_run_ends(&self, keys: &[&str], ts: &str) -> Option<Self> {
+        if self.table.files.len() != 1 || keys.is_empty() {
+            return None;
+        }
+        let index = |name: &str| self.table.schema.index_of(name).ok();
+        let key_cols: Vec<usize> = keys.iter().map(|k| index(k)).collect::<Option<_>>()?;
+        let ts_col = index(ts)?;
+        let order = &self.table.order;
+        if order.len() <= key_cols.len() {
+            return None;
+        }
+        let mut prefix: Vec<usize> = order[..key_cols.len()].iter().map(|o| o.0).collect();
+        let mut wanted = key_cols.clone();
+        prefix.sort_unstable();
+        wanted.sort_unstable();
+        let next = order[key_cols.len()];
+        if prefix != wanted
+            || next.0 != ts_col
+            || next.1
+            || order[..key_cols.len()].iter().any(|o| o.1)
+        {
+            return None;
+        }
+        if !key_cols
+            .iter()
+            .chain([&ts_col])
+            .all(|c| self.projection.contains(c))
+        {
+            return None;
+        }
+        Some(ParquetScanExec {
+            table: self.table.clone(),
+            projection: self.projection.clone(),
+            run_ends: Some((key_cols, ts_col)),
+            partitions: self.partitions.clone(),
+            properties: Arc::clone(&self.properties),
         })
     }
 }
@@ -347,6 +413,13 @@ impl DisplayAs for ParquetScanExec {
         let order = self.table.sort_columns();
         if !order.is_empty() {
             write!(f, ", file_order=[{}]", order.join(", "))?;
+        }
+        if let Some((keys, _)) = &self.run_ends {
+            let names: Vec<&str> = keys
+                .iter()
+                .map(|&i| self.table.schema.field(i).name().as_str())
+                .collect();
+            write!(f, ", run_ends=[{}]", names.join(", "))?;
         }
         Ok(())
     }
@@ -396,6 +469,7 @@ impl ExecutionPlan for ParquetScanExec {
         let schema = self.schema();
         let files = self.table.files.clone();
         let projection = self.projection.clone();
+        let run_ends = self.run_ends.clone();
         let mut builder = RecordBatchReceiverStreamBuilder::new(Arc::clone(&schema), 2);
         let tx = builder.tx();
         builder.spawn_blocking(move || {
@@ -408,23 +482,35 @@ impl ExecutionPlan for ParquetScanExec {
                     }))
                 };
                 let mut reader = File::open(&file.path).map_err(io)?;
+                let mut pool: Vec<Vec<u8>> = Vec::new();
                 let mask =
                     ProjectionMask::roots(file.meta.parquet_schema(), projection.iter().copied());
                 for rg in slice.row_groups {
                     // The projected column chunks of the row group, read with one read each
                     // and decoded from memory.
-                    let chunks =
-                        ColumnChunks::read(&mut reader, file.meta.metadata().row_group(rg), &mask)
-                            .map_err(io)?;
-                    let batches = ParquetRecordBatchReaderBuilder::new_with_metadata(
-                        chunks,
+                    let chunks = ColumnChunks::read(
+                        &mut reader,
+                        file.meta.metadata().row_group(rg),
+                        &mask,
+                        &mut pool,
+                    )
+                    .map_err(io)?;
+                    let chunks = Arc::new(chunks);
+                    let selection = match &run_ends {
+                        Some((keys, ts)) => run_end_selection(&chunks, file, rg, keys, *ts)?,
+                        None => None,
+                    };
+                    let mut rg_reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+                        SharedChunks(Arc::clone(&chunks)),
                         file.meta.clone(),
                     )
                     .with_projection(mask.clone())
                     .with_row_groups(vec![rg])
-                    .with_batch_size(BATCH_ROWS)
-                    .build()
-                    .map_err(|source| {
+                    .with_batch_size(BATCH_ROWS);
+                    if let Some(selection) = selection {
+                        rg_reader = rg_reader.with_row_selection(selection);
+                    }
+                    let batches = rg_reader.build().map_err(|source| {
                         DataFusionError::External(Box::new(Error::Parquet {
                             path: file.path.clone(),
                             source,
@@ -441,6 +527,11 @@ impl ExecutionPlan for ParquetScanExec {
                             // The consumer went away (LIMIT, cancellation): stop reading.
                             return Ok(());
                         }
+                    }
+                    // The reader is gone: take the chunk buffers back for the next row group
+                    // (fresh buffers cost a page fault per 4 KiB).
+                    if let Ok(chunks) = Arc::try_unwrap(chunks) {
+                        chunks.recycle(&mut pool);
                     }
                 }
             }
@@ -464,6 +555,7 @@ impl ColumnChunks {
         file: &mut File,
         rg: &datafusion::parquet::file::metadata::RowGroupMetaData,
         mask: &ProjectionMask,
+        pool: &mut Vec<Vec<u8>>,
     ) -> std::io::Result<Self> {
         use std::io::{Read, Seek, SeekFrom};
         let file_len = file.metadata()?.len();
@@ -473,13 +565,33 @@ impl ColumnChunks {
                 continue;
             }
             let (start, len) = col.byte_range();
-            let mut buf = vec![0u8; len as usize];
+            let mut buf = pool.pop().unwrap_or_default();
+            buf.clear();
+            buf.reserve(len as usize);
             file.seek(SeekFrom::Start(start))?;
-            file.read_exact(&mut buf)?;
+            Read::by_ref(file).take(len).read_to_end(&mut buf)?;
+            if buf.len() as u64 != len {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "column chunk at {start} ends after {} of {len} bytes",
+                        buf.len()
+                    ),
+                ));
+            }
             chunks.push((start, Bytes::from(buf)));
         }
         chunks.sort_by_key(|c| c.0);
         Ok(ColumnChunks { chunks, file_len })
+    }
+
+    /// Gives the buffers nothing else holds any more back to `pool`.
+    fn recycle(self, pool: &mut Vec<Vec<u8>>) {
+        for (_, bytes) in self.chunks {
+            if let Ok(b) = bytes.try_into_mut() {
+                pool.push(b.into());
+            }
+        }
     }
 
     /// The bytes from `start` to the end of the chunk holding it.
@@ -520,4 +632,85 @@ impl ChunkReader for ColumnChunks {
         }
         Ok(b.slice(..length))
     }
+}
+
+/// [`ColumnChunks`] shared between the two reads of a row group in run-end mode.
+struct SharedChunks(Arc<ColumnChunks>);
+
+impl Length for SharedChunks {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+}
+
+impl ChunkReader for SharedChunks {
+    type T = bytes::buf::Reader<Bytes>;
+
+    fn get_read(&self, start: u64) -> datafusion::parquet::errors::Result<Self::T> {
+        self.0.get_read(start)
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> datafusion::parquet::errors::Result<Bytes> {
+        self.0.get_bytes(start, length)
+    }
+}
+
+/// The rows of row group `rg` that end a run of equal `keys`, or `None` (read every row)
+/// when the statistics do not show the timestamp free of nulls.
+fn run_end_selection(
+    chunks: &Arc<ColumnChunks>,
+    file: &ParquetFile,
+    rg: usize,
+    keys: &[usize],
+    ts: usize,
+) -> DFResult<Option<RowSelection>> {
+    let md = file.meta.metadata().row_group(rg);
+    let descr = file.meta.parquet_schema();
+    let ts_leaf = (0..descr.num_columns()).find(|&l| descr.get_column_root_idx(l) == ts);
+    let ts_has_no_nulls = ts_leaf
+        .and_then(|l| md.column(l).statistics())
+        .and_then(|s| s.null_count_opt())
+        == Some(0);
+    let rows = usize::try_from(md.num_rows()).unwrap_or(0);
+    if !ts_has_no_nulls || rows == 0 {
+        return Ok(None);
+    }
+    let parquet_error = |source| {
+        DataFusionError::External(Box::new(Error::Parquet {
+            path: file.path.clone(),
+            source,
+        }))
+    };
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+        SharedChunks(Arc::clone(chunks)),
+        file.meta.clone(),
+    )
+    .with_projection(ProjectionMask::roots(descr, keys.iter().copied()))
+    .with_row_groups(vec![rg])
+    .with_batch_size(rows)
+    .build()
+    .map_err(parquet_error)?;
+    let mut ends: Vec<usize> = Vec::new();
+    let mut offset = 0usize;
+    for batch in reader {
+        let batch = batch.map_err(|source| {
+            DataFusionError::External(Box::new(Error::ParquetRead {
+                path: file.path.clone(),
+                source,
+            }))
+        })?;
+        let n = batch.num_rows();
+        let starts = fabrik_kernels::rollup::run_starts(batch.columns())
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        ends.extend(starts.iter().filter(|&&s| s > 0).map(|&s| offset + s - 1));
+        if n > 0 {
+            ends.push(offset + n - 1);
+        }
+        offset += n;
+    }
+    ends.dedup();
+    Ok(Some(RowSelection::from_consecutive_ranges(
+        ends.into_iter().map(|e| e..e + 1),
+        rows,
+    )))
 }

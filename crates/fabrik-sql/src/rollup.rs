@@ -50,6 +50,7 @@ use fabrik_kernels::Bucket;
 use fabrik_kernels::rollup::{Agg, AggInput, Rollup, RollupSpec};
 use futures::StreamExt;
 
+use crate::parquet::ParquetScanExec;
 use crate::udf::{date_bin_spec, date_trunc_spec, time_bucket_spec};
 
 /// The name [`RollupRule`] reports to DataFusion.
@@ -502,13 +503,9 @@ fn rewrite(node: &Arc<dyn ExecutionPlan>) -> DFResult<Option<Arc<dyn ExecutionPl
         return Ok(None);
     }
     let ordering = top.properties().output_ordering().cloned();
-    let rollup: Arc<dyn ExecutionPlan> = Arc::new(RollupExec::new(
-        Arc::clone(input),
-        groups,
-        aggs,
-        top.schema(),
-        ordering,
-    ));
+    let input = latest_value_scan(input, &groups, &aggs).unwrap_or_else(|| Arc::clone(input));
+    let rollup: Arc<dyn ExecutionPlan> =
+        Arc::new(RollupExec::new(input, groups, aggs, top.schema(), ordering));
     // Keep the partitioning the plan above was built for.
     let partitioning = top.properties().output_partitioning().clone();
     if partitioning.partition_count() > 1 {
@@ -517,6 +514,41 @@ fn rewrite(node: &Arc<dyn ExecutionPlan>) -> DFResult<Option<Arc<dyn ExecutionPl
         )));
     }
     Ok(Some(rollup))
+}
+
+/// For the latest value per key — every aggregate is `max(ts)` or the last value by `ts`,
+/// grouped by plain key columns — over fabrik's Parquet scan of files sorted by the keys
+/// and then `ts`: the scan in run-end mode, which decodes the other columns only at the
+/// last row of each key run (see [`ParquetScanExec::with_run_ends`]).
+fn latest_value_scan(
+    input: &Arc<dyn ExecutionPlan>,
+    groups: &[GroupCol],
+    aggs: &[AggCol],
+) -> Option<Arc<dyn ExecutionPlan>> {
+    let scan = input.downcast_ref::<ParquetScanExec>()?;
+    let column =
+        |e: &Arc<dyn PhysicalExpr>| e.downcast_ref::<Column>().map(|c| c.name().to_owned());
+    let keys: Vec<String> = groups
+        .iter()
+        .map(|g| match g {
+            GroupCol::Key(e) => column(e),
+            GroupCol::Bucket { .. } => None,
+        })
+        .collect::<Option<_>>()?;
+    let mut ts: Option<String> = None;
+    for a in aggs {
+        let t = match (a.agg, &a.arg, &a.order) {
+            (Agg::Max, Some(arg), None) => column(arg)?,
+            (Agg::Last, Some(_), Some((order, _))) => column(order)?,
+            _ => return None,
+        };
+        if ts.get_or_insert_with(|| t.clone()) != &t {
+            return None;
+        }
+    }
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let scan = scan.with_run_ends(&keys, ts.as_deref()?)?;
+    Some(Arc::new(scan))
 }
 
 /// Whether runs of equal groups are long (the input is ordered by a group key or by the

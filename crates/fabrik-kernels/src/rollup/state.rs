@@ -395,6 +395,105 @@ impl State {
         Ok(())
     }
 
+    /// Folds rows one by one into the groups `groups[i]` (the scatter path for input
+    /// whose runs are short: unsorted or interleaved keys). Same results as
+    /// [`State::update`] up to floating-point rounding.
+    pub(crate) fn update_rows(
+        &mut self,
+        groups: &[u32],
+        runs: &[Run],
+        rows: usize,
+        input: &Prepared,
+    ) -> Result<()> {
+        let valid = |nulls: Option<&NullBuffer>, i: usize| nulls.is_none_or(|nb| nb.is_valid(i));
+        match self {
+            State::CountRows(c) => {
+                for &g in groups {
+                    c[g as usize] += 1;
+                }
+            }
+            State::Count(c) => {
+                let nulls = input.arg.as_ref().and_then(|a| a.logical_nulls());
+                match &nulls {
+                    None => {
+                        for &g in groups {
+                            c[g as usize] += 1;
+                        }
+                    }
+                    Some(nb) => {
+                        for (i, &g) in groups.iter().enumerate() {
+                            c[g as usize] += i64::from(nb.is_valid(i));
+                        }
+                    }
+                }
+            }
+            State::SumF { sum, n } | State::Mean { sum, n } => {
+                if let Some(Values::F64(v, nulls)) = input.values() {
+                    for (i, (&g, &x)) in groups.iter().zip(v).enumerate() {
+                        if valid(nulls, i) {
+                            sum[g as usize] += x;
+                            n[g as usize] += 1;
+                        }
+                    }
+                }
+            }
+            State::SumI { sum, n } => {
+                if let Some(Values::I64(v, nulls)) = input.values() {
+                    for (i, (&g, &x)) in groups.iter().zip(v).enumerate() {
+                        if valid(nulls, i) {
+                            sum[g as usize] = sum[g as usize].wrapping_add(x);
+                            n[g as usize] += 1;
+                        }
+                    }
+                }
+            }
+            State::Extreme {
+                best,
+                seen,
+                max,
+                repr,
+            } => {
+                let max = *max;
+                match input.values() {
+                    Some(Values::F64(v, nulls)) if *repr == Repr::F64 => {
+                        for (i, (&g, &x)) in groups.iter().zip(v).enumerate() {
+                            if valid(nulls, i) {
+                                let g = g as usize;
+                                fold_extreme(&mut best[g], &mut seen[g], total_key(x), max);
+                            }
+                        }
+                    }
+                    Some(Values::I64(v, nulls)) => {
+                        for (i, (&g, &x)) in groups.iter().zip(v).enumerate() {
+                            if valid(nulls, i) {
+                                let g = g as usize;
+                                fold_extreme(&mut best[g], &mut seen[g], x, max);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            State::Moments { n, mean, m2, .. } => {
+                if let Some(Values::F64(v, nulls)) = input.values() {
+                    // Welford's update, one value at a time.
+                    for (i, (&g, &x)) in groups.iter().zip(v).enumerate() {
+                        if valid(nulls, i) {
+                            let g = g as usize;
+                            n[g] += 1;
+                            let delta = x - mean[g];
+                            mean[g] += delta / n[g] as f64;
+                            m2[g] += delta * (x - mean[g]);
+                        }
+                    }
+                }
+            }
+            // Already row by row within runs.
+            State::Pick { .. } | State::Quantile { .. } => self.update(runs, rows, input)?,
+        }
+        Ok(())
+    }
+
     /// Merges `other`'s group `from[i]` into this state's group `into[i]` for every `i`.
     pub(crate) fn merge(&mut self, other: State, map: &[u32]) {
         match (self, other) {

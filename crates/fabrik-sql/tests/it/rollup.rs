@@ -32,6 +32,9 @@ impl Rng {
     }
 }
 
+/// One generated row: sensor, ts, value, quantity.
+type Row = (Option<String>, Option<i64>, Option<f64>, i32);
+
 #[derive(Clone, Copy)]
 struct Messy {
     /// Null keys, null timestamps, null values and NaN.
@@ -43,7 +46,7 @@ struct Messy {
 fn telemetry(seed: u64, rows: usize, sensors: u64, messy: Messy, tz: Option<&str>) -> RecordBatch {
     let mut rng = Rng(seed);
     let start = 1_767_225_600_000_000i64; // 2026-01-01T00:00:00Z
-    let mut data: Vec<(Option<String>, Option<i64>, Option<f64>, i32)> = (0..rows)
+    let mut data: Vec<Row> = (0..rows)
         .map(|i| {
             let s = rng.below(sensors);
             let sensor = if messy.nulls && s == 0 {
@@ -66,7 +69,7 @@ fn telemetry(seed: u64, rows: usize, sensors: u64, messy: Messy, tz: Option<&str
         })
         .collect();
     data.sort_by(|a, b| {
-        let key = |x: &(Option<String>, Option<i64>, Option<f64>, i32)| {
+        let key = |x: &Row| {
             (x.0.is_none(), x.0.clone(), x.1.is_none(), x.1)
         };
         key(a).cmp(&key(b))
