@@ -18,7 +18,10 @@
 pub mod error;
 pub mod lake;
 pub mod session;
+pub mod timeseries;
+pub mod udf;
 
 pub use error::{Error, Result};
 pub use lake::{LAKE_AS_OF, LAKE_HISTORY};
 pub use session::{OPERATING_LIMITS_TABLE, Session};
+pub use timeseries::{GAP_FILL, LTTB};

@@ -50,6 +50,8 @@ impl Session {
     pub fn with_config(config: SessionConfig) -> Result<Self> {
         let ctx = SessionContext::new_with_config(config);
         ctx.register_table(OPERATING_LIMITS_TABLE, Arc::new(operating_limits_table()?))?;
+        crate::udf::register(&ctx);
+        crate::timeseries::register(&ctx);
         Ok(Session { ctx })
     }
 

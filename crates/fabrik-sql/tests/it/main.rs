@@ -1,3 +1,4 @@
 //! Integration tests of fabrik-sql (one binary): a generated plant registered and queried.
 
 mod session;
+mod timeseries;
