@@ -15,6 +15,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use fabrik::datafusion::arrow::array::Array as _;
 use fabrik_kernels::gapfill::GapFill;
 use fabrik_kernels::lttb::lttb_indices;
 use fabrik_kernels::series::{Interpolation, time_weighted_average, time_weighted_average_par};

@@ -634,7 +634,7 @@ impl Job {
         let ts = batch.column(self.keys);
         let values = cast(batch.column(self.keys + 1), &DataType::Float64)?;
         let ranges = if self.keys == 0 {
-            vec![0..n]
+            std::iter::once(0..n).collect()
         } else {
             partition(keys)?.ranges()
         };
