@@ -112,6 +112,11 @@ async fn aggregates_are_the_same_whatever_the_partitioning() {
 | m3      |           |            |          |          | 0.0   |
 +---------+-----------+------------+----------+----------+-------+";
     let split = session(4, &[P1, P2, P3]);
+    let plan = run(&split, &format!("EXPLAIN {AGGREGATES}")).await;
+    assert!(
+        plan.contains("mode=Partial") && plan.contains("FinalPartitioned"),
+        "partial states are merged: {plan}"
+    );
     assert_eq!(run(&split, AGGREGATES).await, expected);
     let all: Vec<&[Row]> = [P1, P2, P3].concat();
     let single = session(1, &[&all]);
@@ -234,12 +239,14 @@ async fn lttb_downsamples_each_series() {
         .collect();
     let (p1, p2) = rows.split_at(5);
     let s = session(4, &[&[p1], &[p2]]);
-    let out = run(
-        &s,
-        "SELECT machine, to_unixtime(ts) AS s, value
-         FROM lttb('SELECT machine, ts, value FROM t', 4) ORDER BY machine, s",
-    )
-    .await;
+    let sql = "SELECT machine, to_unixtime(ts) AS s, value
+         FROM lttb('SELECT machine, ts, value FROM t', 4) ORDER BY machine, s";
+    let plan = run(&s, &format!("EXPLAIN {sql}")).await;
+    assert!(
+        plan.contains("LttbExec") && plan.contains("Hash([machine") && plan.contains("SortExec"),
+        "the input is hash-partitioned by the key and sorted: {plan}"
+    );
+    let out = run(&s, sql).await;
     let expected = "\
 +---------+---+-------+
 | machine | s | value |
