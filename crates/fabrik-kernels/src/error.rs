@@ -88,6 +88,59 @@ pub enum Error {
         /// What is wrong.
         problem: &'static str,
     },
+    /// Timestamps that go backwards where a kernel needs them sorted.
+    #[error(
+        "timestamps must be sorted ascending: row {position} ({ts}) comes before the previous one ({previous}); sort the series by time first"
+    )]
+    Unsorted {
+        /// The row (0-based) whose timestamp is smaller than the one before it.
+        position: usize,
+        /// Its timestamp.
+        ts: i64,
+        /// The timestamp before it.
+        previous: i64,
+    },
+    /// Partial states merged out of time order (the later part starts before the earlier
+    /// part ends).
+    #[error(
+        "cannot merge partial states out of time order: the later part starts at {later_first}, before the earlier part ends at {earlier_last}; merge parts in time order, or collect the points and sort them"
+    )]
+    MergeOrder {
+        /// The last timestamp of the earlier part.
+        earlier_last: i64,
+        /// The first timestamp of the later part.
+        later_first: i64,
+    },
+    /// A gap-fill or grid step that is zero or negative.
+    #[error("gap-fill step must be positive, got {step} (in the timestamps' unit)")]
+    Step {
+        /// The step given.
+        step: i64,
+    },
+    /// A time range whose end is not after its start.
+    #[error("time range end ({end}) must be after its start ({start})")]
+    Range {
+        /// The start given.
+        start: i64,
+        /// The end given.
+        end: i64,
+    },
+    /// A maximum gap that is negative.
+    #[error("maximum gap must be zero or positive, got {max_gap} (in the timestamps' unit)")]
+    MaxGap {
+        /// The value given.
+        max_gap: i64,
+    },
+    /// A gap-fill grid with more points than the kernel produces per series.
+    #[error(
+        "gap-fill grid would have {points} points per series, more than the limit of {limit}: use a larger step or a shorter range"
+    )]
+    GridTooLarge {
+        /// The number of grid points asked for.
+        points: u128,
+        /// The limit.
+        limit: usize,
+    },
     /// An Arrow kernel failed.
     #[error(transparent)]
     Arrow(#[from] arrow::error::ArrowError),

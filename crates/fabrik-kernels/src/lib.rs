@@ -10,12 +10,22 @@
 //!   dense group ids for unsorted input, mergeable partial states, parallel with rayon.
 //! - [`sketch`]: quantiles: a mergeable quantile sketch with a relative error bound (exact
 //!   for small groups) and the exact interpolated quantile of `percentile_cont`.
+//! - [`series`]: interval-aware aggregates of one series with mergeable partial states
+//!   (time-weighted average, counter increase and rate, time per state, latest value).
+//! - [`gapfill`]: one series onto a regular time grid, missing points filled by LOCF or
+//!   linear interpolation up to a maximum gap.
+//! - [`lttb`]: largest-triangle-three-buckets downsampling.
 
 pub mod bucket;
 pub mod error;
+pub mod gapfill;
+pub mod lttb;
 pub mod rollup;
+pub mod series;
 pub mod sketch;
 
 pub use bucket::{Bucket, CalendarUnit};
 pub use error::{Error, Result};
+pub use gapfill::GapFill;
+pub use series::Interpolation;
 pub use sketch::{QuantileSketch, exact_quantile};

@@ -151,6 +151,52 @@ pub enum Error {
         /// The version resolved.
         version: i64,
     },
+    /// A fabrik kernel refused its input (e.g. a gap-fill grid too large).
+    #[error(transparent)]
+    Kernel(#[from] fabrik_kernels::Error),
+    /// One of fabrik's SQL functions was called with the wrong number of arguments.
+    #[error("{function} was called with {found} argument(s); use {usage}")]
+    FunctionArity {
+        /// The function.
+        function: &'static str,
+        /// How to call it.
+        usage: &'static str,
+        /// The number of arguments given.
+        found: usize,
+    },
+    /// An argument of one of fabrik's SQL functions is of the wrong kind.
+    #[error("{function}: argument {position} must be {expected}, got {found}; use {usage}")]
+    FunctionArgument {
+        /// The function.
+        function: &'static str,
+        /// The argument (1-based).
+        position: usize,
+        /// What it must be.
+        expected: &'static str,
+        /// What was given.
+        found: String,
+        /// How to call the function.
+        usage: &'static str,
+    },
+    /// The query given to a table function as its first argument cannot be planned.
+    #[error("{function}: cannot plan the query of argument 1: {source}; use {usage}")]
+    TableFunctionQuery {
+        /// The table function.
+        function: &'static str,
+        /// How to call the function.
+        usage: &'static str,
+        /// Why the query was refused.
+        source: Box<datafusion::error::DataFusionError>,
+    },
+    /// The query given to a table function reads a table whose provider is only known
+    /// after asynchronous work (a catalog that fetches tables remotely).
+    #[error(
+        "{function}: the query of argument 1 reads a table that cannot be resolved while planning (a remote catalog); register the table in the session first, or create a view over it"
+    )]
+    TableFunctionQueryPending {
+        /// The table function.
+        function: &'static str,
+    },
 }
 
 impl From<datafusion::error::DataFusionError> for Error {

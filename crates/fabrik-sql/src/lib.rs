@@ -20,6 +20,7 @@ pub mod lake;
 pub mod parquet;
 pub mod rollup;
 pub mod session;
+pub mod timeseries;
 pub mod udf;
 
 pub use error::{Error, Result};
@@ -27,3 +28,4 @@ pub use lake::{LAKE_AS_OF, LAKE_HISTORY};
 pub use parquet::ParquetTable;
 pub use rollup::{RollupExec, RollupRule};
 pub use session::{OPERATING_LIMITS_TABLE, Session};
+pub use timeseries::{GAP_FILL, LTTB};

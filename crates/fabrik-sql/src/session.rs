@@ -57,8 +57,9 @@ impl Session {
             .with_physical_optimizer_rule(Arc::new(RollupRule))
             .build();
         let ctx = SessionContext::new_with_state(state);
-        crate::udf::register(&ctx);
         ctx.register_table(OPERATING_LIMITS_TABLE, Arc::new(operating_limits_table()?))?;
+        crate::udf::register(&ctx);
+        crate::timeseries::register(&ctx);
         Ok(Session { ctx })
     }
 

@@ -7,6 +7,7 @@
 //! | `time_bucket(interval, ts [, origin \| 'Time/Zone'])` | scalar | TimescaleDB's bucket start ([`time_bucket`]) |
 //! | `first(value, ts)`, `last(value, ts)` | aggregate | the value at the smallest / largest `ts` ([`first_last`]) |
 //! | `approx_quantile(value, q)` | aggregate | a quantile from a mergeable sketch, exact on small groups ([`percentile`]) |
+//! | `time_weighted_avg(value, ts [, 'locf' \| 'linear'])`, `counter_rate(value, ts)`, `counter_increase(value, ts)`, `state_duration(state, ts [, 'STATE'])` | aggregate | interval-aware aggregates of a series ([`series`]) |
 //!
 //! ```sql
 //! SELECT sensor_id, time_bucket(INTERVAL '15 minutes', ts) AS bucket,
@@ -19,6 +20,7 @@ use datafusion::prelude::SessionContext;
 
 pub mod first_last;
 pub mod percentile;
+pub mod series;
 pub mod time_bucket;
 
 pub use first_last::{FirstLast, Which};
@@ -31,4 +33,5 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udaf(AggregateUDF::new_from_impl(FirstLast::new(Which::First)));
     ctx.register_udaf(AggregateUDF::new_from_impl(FirstLast::new(Which::Last)));
     ctx.register_udaf(AggregateUDF::new_from_impl(ApproxQuantile::new()));
+    series::register(ctx);
 }

@@ -2,4 +2,5 @@
 
 mod rollup;
 mod session;
+mod timeseries;
 mod udf;

@@ -69,9 +69,7 @@ fn telemetry(seed: u64, rows: usize, sensors: u64, messy: Messy, tz: Option<&str
         })
         .collect();
     data.sort_by(|a, b| {
-        let key = |x: &Row| {
-            (x.0.is_none(), x.0.clone(), x.1.is_none(), x.1)
-        };
+        let key = |x: &Row| (x.0.is_none(), x.0.clone(), x.1.is_none(), x.1);
         key(a).cmp(&key(b))
     });
     let sensor: ArrayRef = Arc::new(StringArray::from(
