@@ -193,6 +193,9 @@ pub(crate) struct Run {
     pub end: u32,
 }
 
+/// The most bits of a dense composite-key table (4 MiB of ids).
+const DENSE_KEY_BITS: u32 = 20;
+
 /// The bucket of rows whose timestamp is null (or outside the calendar's range).
 const NULL_BUCKET: i64 = i64::MIN;
 
@@ -209,6 +212,10 @@ pub struct Rollup {
     composite: Map<Box<[u32]>>,
     /// Per composite id, the ids of its columns (flat, `keys.len()` each).
     composite_ids: Vec<u32>,
+    /// Composite ids by the columns' ids as bit fields of `dense_bits` bits (while the
+    /// columns have few distinct values; `u32::MAX`: not seen yet).
+    dense: Vec<u32>,
+    dense_bits: Vec<u32>,
     /// `(key, bucket)` → group, complete only while `indexed` (see [`Rollup::group_of`]).
     groups: Map<(u32, i64)>,
     indexed: bool,
@@ -308,6 +315,8 @@ impl Rollup {
             columns,
             composite: Map::default(),
             composite_ids: Vec::new(),
+            dense: Vec::new(),
+            dense_bits: Vec::new(),
             groups: Map::default(),
             indexed: false,
             key_latest: Vec::new(),
@@ -477,6 +486,38 @@ impl Rollup {
         if k == 1 {
             return Ok(per_col.into_iter().next().unwrap_or_default());
         }
+        // Few distinct values per column: a dense table indexed by the columns' ids side by
+        // side (bit fields) finds the composite id without hashing the tuple.
+        let bits: Vec<u32> = self
+            .columns
+            .iter()
+            .map(|c| usize::BITS - c.distinct().saturating_sub(1).leading_zeros())
+            .collect();
+        let total_bits: u32 = bits.iter().sum();
+        if total_bits <= DENSE_KEY_BITS {
+            if self.dense_bits != bits {
+                self.rebuild_dense(&bits);
+            }
+            let mut out = Vec::with_capacity(rows.len());
+            let mut tuple = vec![0u32; k];
+            for r in 0..rows.len() {
+                let mut idx = 0usize;
+                for (c, ids) in per_col.iter().enumerate() {
+                    tuple[c] = ids[r];
+                    idx = (idx << bits[c]) | ids[r] as usize;
+                }
+                let id = match self.dense[idx] {
+                    u32::MAX => {
+                        let id = self.composite_id(&tuple);
+                        self.dense[idx] = id;
+                        id
+                    }
+                    id => id,
+                };
+                out.push(id);
+            }
+            return Ok(out);
+        }
         let mut out = Vec::with_capacity(rows.len());
         let mut tuple = vec![0u32; k];
         for r in 0..rows.len() {
@@ -486,6 +527,22 @@ impl Rollup {
             out.push(self.composite_id(&tuple));
         }
         Ok(out)
+    }
+
+    /// Re-lays the dense composite table out for columns of `bits` bits each.
+    fn rebuild_dense(&mut self, bits: &[u32]) {
+        let total: u32 = bits.iter().sum();
+        self.dense.clear();
+        self.dense.resize(1usize << total, u32::MAX);
+        let k = bits.len();
+        for (id, ids) in self.composite_ids.chunks_exact(k).enumerate() {
+            let mut idx = 0usize;
+            for c in 0..k {
+                idx = (idx << bits[c]) | ids[c] as usize;
+            }
+            self.dense[idx] = id as u32;
+        }
+        self.dense_bits = bits.to_vec();
     }
 
     fn composite_id(&mut self, tuple: &[u32]) -> u32 {

@@ -47,7 +47,7 @@ use datafusion::physical_plan::{
 use crate::error::{Error, Result};
 
 /// Rows per batch read: large batches keep per-batch overhead small for the kernels.
-pub const BATCH_ROWS: usize = 64 * 1024;
+pub const BATCH_ROWS: usize = 16 * 1024;
 
 /// One Parquet file of a [`ParquetTable`].
 #[derive(Debug, Clone)]

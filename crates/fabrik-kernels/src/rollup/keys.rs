@@ -30,6 +30,8 @@ pub(crate) struct KeyColumn {
     data_type: DataType,
     bytes: Map<Box<[u8]>>,
     ints: Map<i64>,
+    /// Ids of 8- and 16-bit integer values, indexed by the value's 16-bit pattern.
+    small: Vec<u32>,
     null_id: Option<u32>,
     next: u32,
     /// The distinct values in id order, in chunks (one per batch that added values).
@@ -48,10 +50,16 @@ impl KeyColumn {
             data_type,
             bytes: Map::default(),
             ints: Map::default(),
+            small: Vec::new(),
             null_id: None,
             next: 0,
             chunks: Vec::new(),
         }
+    }
+
+    /// The number of distinct values (null included) seen so far.
+    pub(crate) fn distinct(&self) -> usize {
+        self.next as usize
     }
 
     /// Ids of `rows` of `array` (a batch's key column), interning new values.
@@ -142,6 +150,9 @@ impl KeyColumn {
     }
 
     fn intern_plain(&mut self, array: &ArrayRef, rows: &[u32]) -> Result<Vec<u32>> {
+        if let Some(bits) = small_int_bits(array) {
+            return self.intern_small(array, &bits, rows);
+        }
         let reader = reader(array)?;
         let mut out = Vec::with_capacity(rows.len());
         let mut new_rows = Vec::new();
@@ -159,6 +170,32 @@ impl KeyColumn {
             out.push(id);
         }
         drop(reader);
+        self.keep(array, &new_rows)?;
+        Ok(out)
+    }
+
+    /// Interns 8/16-bit integers through a table indexed by their bit pattern.
+    fn intern_small(&mut self, array: &ArrayRef, bits: &[u16], rows: &[u32]) -> Result<Vec<u32>> {
+        if self.small.is_empty() {
+            self.small = vec![u32::MAX; 1 << 16];
+        }
+        let nulls = array.logical_nulls();
+        let mut out = Vec::with_capacity(rows.len());
+        let mut new_rows = Vec::new();
+        for &r in rows {
+            let i = r as usize;
+            if nulls.as_ref().is_some_and(|nb| nb.is_null(i)) {
+                out.push(self.null_id(array, r, &mut new_rows));
+                continue;
+            }
+            let slot = &mut self.small[bits[i] as usize];
+            if *slot == u32::MAX {
+                *slot = self.next;
+                self.next += 1;
+                new_rows.push(r);
+            }
+            out.push(*slot);
+        }
         self.keep(array, &new_rows)?;
         Ok(out)
     }
@@ -187,6 +224,34 @@ impl KeyColumn {
         let parts: Vec<&dyn Array> = self.chunks.iter().map(|a| a.as_ref()).collect();
         Ok(arrow::compute::concat(&parts)?)
     }
+}
+
+/// The 16-bit patterns of an 8- or 16-bit integer column (`None` for other types).
+fn small_int_bits(array: &ArrayRef) -> Option<Vec<u16>> {
+    use arrow::datatypes::{Int8Type, Int16Type, UInt8Type, UInt16Type};
+    let a = array.as_ref();
+    Some(match a.data_type() {
+        DataType::Int8 => a
+            .as_primitive::<Int8Type>()
+            .values()
+            .iter()
+            .map(|&v| v as u8 as u16)
+            .collect(),
+        DataType::UInt8 => a
+            .as_primitive::<UInt8Type>()
+            .values()
+            .iter()
+            .map(|&v| u16::from(v))
+            .collect(),
+        DataType::Int16 => a
+            .as_primitive::<Int16Type>()
+            .values()
+            .iter()
+            .map(|&v| v as u16)
+            .collect(),
+        DataType::UInt16 => a.as_primitive::<UInt16Type>().values().to_vec(),
+        _ => return None,
+    })
 }
 
 fn unsupported(t: &DataType) -> Error {

@@ -330,3 +330,71 @@ fn composite_keys_without_a_bucket() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn composite_keys_of_small_ints_and_text_grow_across_batches() -> Result<()> {
+    use arrow::array::Int16Array;
+    // Three key columns whose distinct counts grow batch by batch (the dense composite
+    // table is laid out again as they do), against a naive reference.
+    let mut rng = Rng(77);
+    let mut expected: BTreeMap<(Option<i16>, String, String), (i64, f64)> = BTreeMap::new();
+    let mut batches = Vec::new();
+    for b in 0..12u64 {
+        let n = 500;
+        let a: Vec<Option<i16>> = (0..n)
+            .map(|_| (rng.below(20) != 0).then(|| (rng.below(3 + b * 5) as i16) - 7))
+            .collect();
+        let t: Vec<String> = (0..n).map(|_| format!("c{}", rng.below(2 + b))).collect();
+        let d: Vec<String> = (0..n).map(|_| format!("f{}", rng.below(4))).collect();
+        let v: Vec<f64> = (0..n).map(|_| rng.below(1000) as f64 / 8.0).collect();
+        for i in 0..n {
+            let e = expected
+                .entry((a[i], t[i].clone(), d[i].clone()))
+                .or_insert((0, 0.0));
+            e.0 += 1;
+            e.1 += v[i];
+        }
+        let d_arr = arrow::compute::cast(
+            &StringArray::from(d),
+            &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+        )?;
+        batches.push(vec![
+            Arc::new(Int16Array::from(a)) as ArrayRef,
+            Arc::new(StringArray::from(t)) as ArrayRef,
+            d_arr,
+            Arc::new(Float64Array::from(v)) as ArrayRef,
+        ]);
+    }
+    let types: Vec<DataType> = batches[0].iter().map(|c| c.data_type().clone()).collect();
+    let spec = RollupSpec {
+        keys: vec![0, 1, 2],
+        bucket: None,
+        aggs: vec![AggInput::new(Agg::CountRows), AggInput::of(Agg::Sum, 3)],
+    };
+    let mut r = Rollup::new(spec, &types)?;
+    for b in &batches {
+        r.update(b)?;
+    }
+    let out = r.finish()?;
+    let a = out.keys[0].as_primitive::<arrow::datatypes::Int16Type>();
+    let t = out.keys[1].as_string::<i32>();
+    let d = arrow::compute::cast(&out.keys[2], &DataType::Utf8)?;
+    let d = d.as_string::<i32>();
+    let n = out.aggs[0].as_primitive::<Int64Type>();
+    let s = out.aggs[1].as_primitive::<Float64Type>();
+    assert_eq!(a.len(), expected.len());
+    for g in 0..a.len() {
+        let key = (
+            a.is_valid(g).then(|| a.value(g)),
+            t.value(g).to_owned(),
+            d.value(g).to_owned(),
+        );
+        let (count, sum) = expected
+            .get(&key)
+            .copied()
+            .unwrap_or_else(|| panic!("unexpected {key:?}"));
+        assert_eq!(n.value(g), count, "{key:?}");
+        assert!(close(s.value(g), sum), "{key:?}");
+    }
+    Ok(())
+}
