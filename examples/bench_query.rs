@@ -263,7 +263,3 @@ fn summary(batches: &[RecordBatch]) -> Result<String, Box<dyn std::error::Error>
     ))
 }
 
-// The peers measured beside this command ship tuned allocators (DuckDB's own, Polars
-// jemalloc/mimalloc); DataFusion's own benchmark binaries use mimalloc too.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -19,8 +19,11 @@
 //!      fabrik-lake: a Delta table per domain table (Parquet + _delta_log), idempotent commits
 //!              │
 //!              ▼
-//!      fabrik-sql: DataFusion session, tables with their schemas and sort order
-//!              │
+//!      fabrik-sql: DataFusion session, tables with their schemas and sort order,
+//!              │   fabrik's SQL functions, FabrikRollupExec chosen by an optimizer rule
+//!              │        ▲
+//!              │        └── fabrik-kernels: buckets, rollups over sorted runs, sketches,
+//!              │            time-weighted / counter / state aggregates, gap-fill, LTTB
 //!              ▼
 //!      answers as Arrow RecordBatches (downtime, demand by option, suppliers, sensors)
 //! ```
@@ -30,7 +33,8 @@
 //! | [`model`] | `fabrik-model` | schemas of the domain tables, units, vocabularies, validation rules |
 //! | [`datagen`] | `fabrik-datagen` | a seeded, realistic synthetic plant in CSV, NDJSON and Parquet |
 //! | [`lake`] | `fabrik-lake` | Delta tables of the plant, ingest with validation, rejects and dedup |
-//! | [`sql`] | `fabrik-sql` | the DataFusion session over the lake's tables |
+//! | [`kernels`] | `fabrik-kernels` | hot kernels over Arrow arrays (no query engine) |
+//! | [`sql`] | `fabrik-sql` | the DataFusion session over the lake's tables, fabrik's SQL functions and rollup operator |
 //!
 //! ## Example
 //!

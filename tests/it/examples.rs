@@ -253,3 +253,131 @@ fn sql_runs_a_query_over_the_quickstart_lake_in_every_format() {
         text(&none.stderr)
     );
 }
+
+/// Writes `batches` to `path` as Parquet declaring `order` (column indices) as the rows'
+/// sort order, row groups of `row_group` rows.
+fn write_sorted_parquet(
+    path: &std::path::Path,
+    batches: &[fabrik::datafusion::arrow::array::RecordBatch],
+    order: &[usize],
+    row_group: usize,
+) {
+    use fabrik::datafusion::parquet::arrow::ArrowWriter;
+    use fabrik::datafusion::parquet::file::metadata::SortingColumn;
+    use fabrik::datafusion::parquet::file::properties::WriterProperties;
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(row_group))
+        .set_sorting_columns(Some(
+            order
+                .iter()
+                .map(|&c| SortingColumn {
+                    column_idx: c as i32,
+                    descending: false,
+                    nulls_first: false,
+                })
+                .collect(),
+        ))
+        .build();
+    let file = std::fs::File::create(path).expect("create parquet");
+    let mut w = ArrowWriter::try_new(file, batches[0].schema(), Some(props)).expect("writer");
+    for b in batches {
+        w.write(b).expect("write");
+    }
+    w.close().expect("close");
+}
+
+/// The harness's JSON summary: the last stdout line.
+fn summary_line(stdout: &str) -> String {
+    stdout.lines().last().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn bench_query_runs_the_peer_queries_with_their_summary_line() {
+    use std::sync::Arc;
+
+    use fabrik::datafusion::arrow::array::{
+        Float64Array, Int16Array, Int32Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    };
+    use fabrik::datagen::synthetic;
+
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // 30k telemetry rows of 20 sensors, sorted by (sensor_id, ts), several row groups.
+    let telemetry = synthetic::telemetry(30_000, 20, 4_096, 7).expect("telemetry");
+    let tpath = tmp.path().join("telemetry.parquet");
+    write_sorted_parquet(&tpath, &telemetry, &[0, 3], 5_000);
+    // A few hundred orders over ten weeks, sorted by created_at.
+    let n = 600usize;
+    let start = synthetic::TELEMETRY_START_US;
+    let created: Vec<i64> = (0..n as i64).map(|i| start + i * 1_000_000_000).collect();
+    let orders = RecordBatch::try_from_iter(vec![
+        (
+            "created_at",
+            Arc::new(TimestampMicrosecondArray::from(created).with_timezone("UTC")) as _,
+        ),
+        (
+            "sku",
+            Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("SKU-{}", i % 17)))) as _,
+        ),
+        (
+            "product_family",
+            Arc::new(StringArray::from_iter_values((0..n).map(|i| ["FL", "TL"][i % 2]))) as _,
+        ),
+        (
+            "capacity_kg",
+            Arc::new(Int16Array::from_iter_values((0..n).map(|i| [7, 8, 9][i % 3]))) as _,
+        ),
+        (
+            "color",
+            Arc::new(StringArray::from_iter_values((0..n).map(|i| ["white", "black"][i % 5 / 3]))) as _,
+        ),
+        (
+            "quantity",
+            Arc::new(Int32Array::from_iter_values((0..n).map(|i| 1 + (i % 3) as i32))) as _,
+        ),
+        (
+            "unit_price",
+            Arc::new(Float64Array::from_iter_values((0..n).map(|i| 400.0 + (i % 7) as f64 * 50.0))) as _,
+        ),
+    ])
+    .expect("orders batch");
+    let opath = tmp.path().join("orders.parquet");
+    write_sorted_parquet(&opath, &[orders], &[0], 250);
+
+    let t = tpath.to_str().expect("utf-8 path");
+    let o = opath.to_str().expect("utf-8 path");
+    for (query, data, rows_in) in [
+        ("rollup_1m", t, 30_000),
+        ("rollup_1h_stats", t, 30_000),
+        ("last_value", t, 30_000),
+        ("demand_weekly", o, n),
+        ("demand_by_option", o, n),
+    ] {
+        let out = run("bench_query", &["--query", query, "--data", data]);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{query}: {stdout}\n{}", text(&out.stderr));
+        let summary = summary_line(&stdout);
+        assert!(summary.starts_with("{\"rows\": "), "{query}: {summary}");
+        match query {
+            // Every input row is counted once.
+            "rollup_1m" | "rollup_1h_stats" => {
+                assert!(summary.contains(&format!("\"n\": {rows_in}")), "{query}: {summary}")
+            }
+            "last_value" => assert!(summary.starts_with("{\"rows\": 20,"), "{query}: {summary}"),
+            "demand_weekly" => assert!(summary.contains("\"sku\": 17"), "{query}: {summary}"),
+            _ => assert!(summary.contains("\"qty\": 1200"), "{query}: {summary}"),
+        }
+        let plan = run("bench_query", &["--query", query, "--data", data, "--explain"]);
+        assert!(
+            text(&plan.stdout).contains("FabrikRollupExec"),
+            "{query} is not planned with fabrik's rollup:\n{}",
+            text(&plan.stdout)
+        );
+    }
+    let last = run("bench_query", &["--query", "last_value", "--data", t, "--explain"]);
+    assert!(text(&last.stdout).contains("run_ends=[sensor_id]"));
+    let unknown = run("bench_query", &["--query", "nope", "--data", t]);
+    assert_eq!(unknown.status.code(), Some(3), "an unknown query exits with 3");
+    let missing = run("bench_query", &["--query", "rollup_1m", "--data", "/no/such/file.parquet"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("/no/such/file.parquet"));
+}
