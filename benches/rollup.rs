@@ -7,16 +7,19 @@
 //! ```
 //!
 //! Input: seeded telemetry sorted by `(sensor_id, ts)`, 1,000 sensors, batches of 64 Ki
-//! rows, at 1M and 10M rows. `kernel_1thread` is the kernel on one core (the per-core
-//! rate); `kernel` splits the batches over rayon's pool and merges the partial rollups;
-//! `datafusion_sql` plans and runs the SQL each iteration.
+//! rows, at 1M and 10M rows, with `sensor_id` as plain strings (`utf8/…`) and as a
+//! dictionary (`dict/…`, as fabrik's Parquet scan reads it); both engines get the very same
+//! batches. `kernel_1thread` is the kernel on one core (the per-core rate); `kernel` splits
+//! the batches over rayon's pool and merges the partial rollups; `datafusion_sql` plans and
+//! runs the SQL each iteration (default session: all cores).
 
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use fabrik::datafusion::arrow::array::RecordBatch;
-use fabrik::datafusion::arrow::datatypes::DataType;
+use fabrik::datafusion::arrow::compute::cast;
+use fabrik::datafusion::arrow::datatypes::{DataType, Field, Schema};
 use fabrik::datafusion::datasource::MemTable;
 use fabrik::datafusion::prelude::SessionContext;
 use fabrik::datagen::synthetic;
@@ -61,24 +64,50 @@ fn types(batches: &[RecordBatch]) -> Vec<DataType> {
         .collect()
 }
 
+/// The batch with `sensor_id` (column 0) as `Dictionary(Int32, Utf8)`.
+fn dictionary_sensor_ids(batch: &RecordBatch) -> RecordBatch {
+    let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let mut cols = batch.columns().to_vec();
+    cols[0] = cast(&cols[0], &dict).expect("dictionary");
+    let mut fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields[0] = fields[0].clone().with_data_type(dict);
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).expect("batch")
+}
+
 fn rollup_1m(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let mut group = c.benchmark_group("rollup_1m");
     group.sample_size(10);
-    for rows in [1_000_000usize, 10_000_000] {
-        let batches = synthetic::telemetry(rows, SENSORS, BATCH_ROWS, SEED).expect("telemetry");
+    for (layout, rows) in [
+        ("utf8", 1_000_000usize),
+        ("utf8", 10_000_000),
+        ("dict", 1_000_000),
+        ("dict", 10_000_000),
+    ] {
+        let mut batches = synthetic::telemetry(rows, SENSORS, BATCH_ROWS, SEED).expect("telemetry");
+        if layout == "dict" {
+            batches = batches.iter().map(dictionary_sensor_ids).collect();
+        }
         let types = types(&batches);
         group.throughput(Throughput::Elements(rows as u64));
-        group.bench_function(BenchmarkId::new("kernel_1thread", rows), |b| {
-            b.iter(|| {
-                let mut r = Rollup::new(spec(), &types).expect("rollup");
-                for batch in &batches {
-                    r.update(batch.columns()).expect("update");
-                }
-                black_box(r.finish().expect("finish"))
-            })
-        });
-        group.bench_function(BenchmarkId::new("kernel", rows), |b| {
+        group.bench_function(
+            BenchmarkId::new(format!("{layout}/kernel_1thread"), rows),
+            |b| {
+                b.iter(|| {
+                    let mut r = Rollup::new(spec(), &types).expect("rollup");
+                    for batch in &batches {
+                        r.update(batch.columns()).expect("update");
+                    }
+                    black_box(r.finish().expect("finish"))
+                })
+            },
+        );
+        group.bench_function(BenchmarkId::new(format!("{layout}/kernel"), rows), |b| {
             b.iter(|| black_box(rollup_batches(&spec(), &types, &batches).expect("rollup")))
         });
         let ctx = SessionContext::new();
@@ -86,20 +115,23 @@ fn rollup_1m(c: &mut Criterion) {
             MemTable::try_new(batches[0].schema(), vec![batches.clone()]).expect("memtable");
         ctx.register_table("telemetry", Arc::new(table))
             .expect("register");
-        group.bench_function(BenchmarkId::new("datafusion_sql", rows), |b| {
-            b.iter(|| {
-                runtime.block_on(async {
-                    black_box(
-                        ctx.sql(SQL)
-                            .await
-                            .expect("plan")
-                            .collect()
-                            .await
-                            .expect("run"),
-                    )
+        group.bench_function(
+            BenchmarkId::new(format!("{layout}/datafusion_sql"), rows),
+            |b| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        black_box(
+                            ctx.sql(SQL)
+                                .await
+                                .expect("plan")
+                                .collect()
+                                .await
+                                .expect("run"),
+                        )
+                    })
                 })
-            })
-        });
+            },
+        );
     }
     group.finish();
 }

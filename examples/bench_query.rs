@@ -262,4 +262,3 @@ fn summary(batches: &[RecordBatch]) -> Result<String, Box<dyn std::error::Error>
         cols.join(", ")
     ))
 }
-

@@ -316,27 +316,39 @@ fn bench_query_runs_the_peer_queries_with_their_summary_line() {
         ),
         (
             "sku",
-            Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("SKU-{}", i % 17)))) as _,
+            Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| format!("SKU-{}", i % 17)),
+            )) as _,
         ),
         (
             "product_family",
-            Arc::new(StringArray::from_iter_values((0..n).map(|i| ["FL", "TL"][i % 2]))) as _,
+            Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| ["FL", "TL"][i % 2]),
+            )) as _,
         ),
         (
             "capacity_kg",
-            Arc::new(Int16Array::from_iter_values((0..n).map(|i| [7, 8, 9][i % 3]))) as _,
+            Arc::new(Int16Array::from_iter_values(
+                (0..n).map(|i| [7, 8, 9][i % 3]),
+            )) as _,
         ),
         (
             "color",
-            Arc::new(StringArray::from_iter_values((0..n).map(|i| ["white", "black"][i % 5 / 3]))) as _,
+            Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| ["white", "black"][i % 5 / 3]),
+            )) as _,
         ),
         (
             "quantity",
-            Arc::new(Int32Array::from_iter_values((0..n).map(|i| 1 + (i % 3) as i32))) as _,
+            Arc::new(Int32Array::from_iter_values(
+                (0..n).map(|i| 1 + (i % 3) as i32),
+            )) as _,
         ),
         (
             "unit_price",
-            Arc::new(Float64Array::from_iter_values((0..n).map(|i| 400.0 + (i % 7) as f64 * 50.0))) as _,
+            Arc::new(Float64Array::from_iter_values(
+                (0..n).map(|i| 400.0 + (i % 7) as f64 * 50.0),
+            )) as _,
         ),
     ])
     .expect("orders batch");
@@ -354,30 +366,50 @@ fn bench_query_runs_the_peer_queries_with_their_summary_line() {
     ] {
         let out = run("bench_query", &["--query", query, "--data", data]);
         let stdout = text(&out.stdout);
-        assert!(out.status.success(), "{query}: {stdout}\n{}", text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{query}: {stdout}\n{}",
+            text(&out.stderr)
+        );
         let summary = summary_line(&stdout);
         assert!(summary.starts_with("{\"rows\": "), "{query}: {summary}");
         match query {
             // Every input row is counted once.
             "rollup_1m" | "rollup_1h_stats" => {
-                assert!(summary.contains(&format!("\"n\": {rows_in}")), "{query}: {summary}")
+                assert!(
+                    summary.contains(&format!("\"n\": {rows_in}")),
+                    "{query}: {summary}"
+                )
             }
             "last_value" => assert!(summary.starts_with("{\"rows\": 20,"), "{query}: {summary}"),
             "demand_weekly" => assert!(summary.contains("\"sku\": 17"), "{query}: {summary}"),
             _ => assert!(summary.contains("\"qty\": 1200"), "{query}: {summary}"),
         }
-        let plan = run("bench_query", &["--query", query, "--data", data, "--explain"]);
+        let plan = run(
+            "bench_query",
+            &["--query", query, "--data", data, "--explain"],
+        );
         assert!(
             text(&plan.stdout).contains("FabrikRollupExec"),
             "{query} is not planned with fabrik's rollup:\n{}",
             text(&plan.stdout)
         );
     }
-    let last = run("bench_query", &["--query", "last_value", "--data", t, "--explain"]);
+    let last = run(
+        "bench_query",
+        &["--query", "last_value", "--data", t, "--explain"],
+    );
     assert!(text(&last.stdout).contains("run_ends=[sensor_id]"));
     let unknown = run("bench_query", &["--query", "nope", "--data", t]);
-    assert_eq!(unknown.status.code(), Some(3), "an unknown query exits with 3");
-    let missing = run("bench_query", &["--query", "rollup_1m", "--data", "/no/such/file.parquet"]);
+    assert_eq!(
+        unknown.status.code(),
+        Some(3),
+        "an unknown query exits with 3"
+    );
+    let missing = run(
+        "bench_query",
+        &["--query", "rollup_1m", "--data", "/no/such/file.parquet"],
+    );
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("/no/such/file.parquet"));
 }
