@@ -6,6 +6,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use fabrik::datafusion::arrow::array::RecordBatch;
+
 /// The binary of example `name`, built by `cargo test` beside this test's executable.
 pub(crate) fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
@@ -258,7 +260,7 @@ fn sql_runs_a_query_over_the_quickstart_lake_in_every_format() {
 /// sort order, row groups of `row_group` rows.
 fn write_sorted_parquet(
     path: &std::path::Path,
-    batches: &[fabrik::datafusion::arrow::array::RecordBatch],
+    batches: &[RecordBatch],
     order: &[usize],
     row_group: usize,
 ) {
@@ -296,7 +298,7 @@ fn bench_query_runs_the_peer_queries_with_their_summary_line() {
     use std::sync::Arc;
 
     use fabrik::datafusion::arrow::array::{
-        Float64Array, Int16Array, Int32Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+        Float64Array, Int16Array, Int32Array, StringArray, TimestampMicrosecondArray,
     };
     use fabrik::datagen::synthetic;
 

@@ -10,7 +10,7 @@
 //!
 //! A `threshold` of at least the number of points, or below 3 (no bucket between first
 //! and last), returns every point unchanged. The series must be sorted by time
-//! ([`Error::Unsorted`](crate::Error::Unsorted) otherwise); `x` is the timestamp relative
+//! ([`Error::Unsorted`] otherwise); `x` is the timestamp relative
 //! to the first one, as `f64`. A `NaN` value makes every triangle through it `NaN`, which
 //! is never the largest: such points are kept only when their whole bucket is `NaN` (the
 //! bucket's first point is taken then). Drop missing values first when they must not show.
