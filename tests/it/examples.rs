@@ -228,6 +228,51 @@ fn sql_runs_a_query_over_the_quickstart_lake_in_every_format() {
     let out = text(&json.stdout);
     assert!(out.starts_with("{\"metric\":\"current\",\"n\":"), "{out}");
 
+    // The peer queries on the lake's own layout, through the rollup operator.
+    let count = run(
+        "sql",
+        &[
+            "--lake",
+            lake_arg,
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM sensor_readings",
+        ],
+    );
+    let readings = text(&count.stdout)
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    for q in ["rollup_1m", "last_value", "demand_by_option"] {
+        let out = run("bench_query", &["--query", q, "--lake", lake_arg]);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{q}: {stdout}\n{}", text(&out.stderr));
+        assert!(
+            stdout
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .starts_with("{\"rows\": "),
+            "{q}: {stdout}"
+        );
+        if q == "rollup_1m" {
+            assert!(
+                stdout.contains(&format!("\"n\": {readings}")),
+                "every reading counted once: {stdout}"
+            );
+        }
+        let plan = run(
+            "bench_query",
+            &["--query", q, "--lake", lake_arg, "--explain"],
+        );
+        assert!(
+            text(&plan.stdout).contains("FabrikRollupExec"),
+            "{q}: {}",
+            text(&plan.stdout)
+        );
+    }
+
     // Bad SQL and a missing table: exit 1 with DataFusion's message naming the problem.
     let bad = run("sql", &["--lake", lake_arg, "SELECT * FROM no_such_table"]);
     assert_eq!(bad.status.code(), Some(1));
