@@ -275,12 +275,12 @@ impl TableProvider for HistoryTable {
 }
 
 /// Wraps a fabrik-sql error for DataFusion; [`Error`]'s `From<DataFusionError>` unwraps it.
-fn external(e: Error) -> DataFusionError {
+pub(crate) fn external(e: Error) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }
 
-/// The literal value of a (simplified) argument.
-fn literal(e: &Expr) -> Option<&ScalarValue> {
+/// The literal value of a (simplified) table-function argument.
+pub(crate) fn literal(e: &Expr) -> Option<&ScalarValue> {
     match e {
         Expr::Literal(v, _) if !v.is_null() => Some(v),
         _ => None,
@@ -304,7 +304,8 @@ fn table_name(function: &'static str, usage: &'static str, e: &Expr) -> DFResult
     }
 }
 
-fn integer(e: &Expr) -> Option<i64> {
+/// An integer literal argument, as `i64`.
+pub(crate) fn integer(e: &Expr) -> Option<i64> {
     match literal(e)? {
         ScalarValue::Int8(Some(v)) => Some(i64::from(*v)),
         ScalarValue::Int16(Some(v)) => Some(i64::from(*v)),

@@ -90,6 +90,7 @@ use fabrik_kernels::series::{Interpolation, points_from_arrays};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::error::Error;
+use crate::lake::{external, integer, literal};
 
 /// `gap_fill('<query>', start, end, step, 'locf' | 'linear' [, max_gap])`: every series of
 /// the query on a regular time grid (see the [module docs](self)).
@@ -106,18 +107,6 @@ const LTTB_USAGE: &str = "lttb('SELECT <keys…>, ts, value FROM …', <threshol
 pub fn register(ctx: &SessionContext) {
     ctx.register_udtf(GAP_FILL, Arc::new(GapFillFunction));
     ctx.register_udtf(LTTB, Arc::new(LttbFunction));
-}
-
-fn external(e: Error) -> DataFusionError {
-    DataFusionError::External(Box::new(e))
-}
-
-/// The literal value of a (simplified) argument.
-fn literal(e: &Expr) -> Option<&ScalarValue> {
-    match e {
-        Expr::Literal(v, _) if !v.is_null() => Some(v),
-        _ => None,
-    }
 }
 
 fn string(e: &Expr) -> Option<&str> {
@@ -341,20 +330,6 @@ impl TableFunctionImpl for LttbFunction {
             inner,
             op: Op::Lttb(threshold),
         }))
-    }
-}
-
-fn integer(e: &Expr) -> Option<i64> {
-    match literal(e)? {
-        ScalarValue::Int8(Some(v)) => Some(i64::from(*v)),
-        ScalarValue::Int16(Some(v)) => Some(i64::from(*v)),
-        ScalarValue::Int32(Some(v)) => Some(i64::from(*v)),
-        ScalarValue::Int64(Some(v)) => Some(*v),
-        ScalarValue::UInt8(Some(v)) => Some(i64::from(*v)),
-        ScalarValue::UInt16(Some(v)) => Some(i64::from(*v)),
-        ScalarValue::UInt32(Some(v)) => Some(i64::from(*v)),
-        ScalarValue::UInt64(Some(v)) => i64::try_from(*v).ok(),
-        _ => None,
     }
 }
 
