@@ -36,15 +36,17 @@ use datafusion::physical_expr::{
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::execution_plan::{
+    Boundedness, ChildrenPropertiesMode, EmissionType, ReplaceChildrenOptions,
+};
 use datafusion::physical_plan::expressions::{CastExpr, Column, Literal};
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning,
-    PlanProperties,
+    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
+    Partitioning, PlanProperties,
 };
 use fabrik_kernels::Bucket;
 use fabrik_kernels::rollup::{Agg, AggInput, Rollup, RollupSpec};
@@ -405,13 +407,48 @@ impl PhysicalOptimizerRule for RollupRule {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> DFResult<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            Ok(match rewrite(&node)? {
-                Some(new) => Transformed::yes(new),
-                None => Transformed::no(node),
-            })
+        // Aggregations are replaced from their parent, which says whether it needs the hash
+        // partitioning DataFusion planned (a join does; a projection or a sort does not).
+        let plan = plan
+            .transform_up(|node| {
+                let required = node.input_distribution_requirements();
+                let mut changed = false;
+                let mut children = Vec::new();
+                for (i, child) in node.children().into_iter().enumerate() {
+                    match rewrite(child)? {
+                        Some((rollup, partitioning)) => {
+                            changed = true;
+                            let needs_hash = !matches!(
+                                required.child_distribution(i),
+                                None | Some(
+                                    Distribution::UnspecifiedDistribution
+                                        | Distribution::SinglePartition
+                                )
+                            );
+                            children.push(if needs_hash {
+                                repartitioned(rollup, partitioning)?
+                            } else {
+                                rollup
+                            });
+                        }
+                        None => children.push(Arc::clone(child)),
+                    }
+                }
+                Ok(if changed {
+                    Transformed::yes(node.replace_children(
+                        children,
+                        ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
+                    )?)
+                } else {
+                    Transformed::no(node)
+                })
+            })?
+            .data;
+        // The root has no parent to ask: nothing above needs its partitioning.
+        Ok(match rewrite(&plan)? {
+            Some((rollup, _)) => rollup,
+            None => plan,
         })
-        .map(|t| t.data)
     }
 
     fn name(&self) -> &str {
@@ -423,8 +460,25 @@ impl PhysicalOptimizerRule for RollupRule {
     }
 }
 
-/// The replacement of `node`, if it is an aggregation the rollup computes.
-fn rewrite(node: &Arc<dyn ExecutionPlan>) -> DFResult<Option<Arc<dyn ExecutionPlan>>> {
+/// `rollup` hash-partitioned as DataFusion's aggregate was, when it had several partitions.
+fn repartitioned(
+    rollup: Arc<dyn ExecutionPlan>,
+    partitioning: Partitioning,
+) -> DFResult<Arc<dyn ExecutionPlan>> {
+    if partitioning.partition_count() > 1 {
+        Ok(Arc::new(
+            RepartitionExec::try_new(rollup, partitioning)?.with_preserve_order(),
+        ))
+    } else {
+        Ok(rollup)
+    }
+}
+
+/// The replacement of `node`, if it is an aggregation the rollup computes, with the
+/// partitioning DataFusion's aggregate had (for [`repartitioned`]).
+fn rewrite(
+    node: &Arc<dyn ExecutionPlan>,
+) -> DFResult<Option<(Arc<dyn ExecutionPlan>, Partitioning)>> {
     let Some(top) = node.downcast_ref::<AggregateExec>() else {
         return Ok(None);
     };
@@ -506,14 +560,8 @@ fn rewrite(node: &Arc<dyn ExecutionPlan>) -> DFResult<Option<Arc<dyn ExecutionPl
     let input = latest_value_scan(input, &groups, &aggs).unwrap_or_else(|| Arc::clone(input));
     let rollup: Arc<dyn ExecutionPlan> =
         Arc::new(RollupExec::new(input, groups, aggs, top.schema(), ordering));
-    // Keep the partitioning the plan above was built for.
     let partitioning = top.properties().output_partitioning().clone();
-    if partitioning.partition_count() > 1 {
-        return Ok(Some(Arc::new(
-            RepartitionExec::try_new(rollup, partitioning)?.with_preserve_order(),
-        )));
-    }
-    Ok(Some(rollup))
+    Ok(Some((rollup, partitioning)))
 }
 
 /// For the latest value per key — every aggregate is `max(ts)` or the last value by `ts`,

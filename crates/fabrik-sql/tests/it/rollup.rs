@@ -267,6 +267,13 @@ async fn rollups_equal_datafusion_on_messy_data_in_every_bucket_kind() {
             1e-9,
         )
         .await;
+        // Rollups under a join: where the join wants its inputs hash-partitioned, the
+        // rollup's output is repartitioned as DataFusion's aggregate was.
+        let sql = "SELECT a.sensor_id, a.n, b.hi FROM \
+                   (SELECT sensor_id, count(*) AS n FROM t GROUP BY sensor_id) a \
+                   JOIN (SELECT sensor_id, max(qty) AS hi FROM t GROUP BY sensor_id) b \
+                   ON a.sensor_id = b.sensor_id";
+        check(dir.path(), sql, partitions, 0.0).await;
     }
 }
 
