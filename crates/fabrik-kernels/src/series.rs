@@ -215,21 +215,15 @@ impl TwaState {
     /// The state of a part sorted by `ts`; `None` when it has no (non-`NaN`) point.
     pub fn from_sorted(ts: &[i64], values: &[f64], how: Interpolation) -> Result<Option<Self>> {
         same_length(ts.len(), values.len())?;
+        check_sorted(ts, values, |v| v.is_nan())?;
         let mut state: Option<TwaState> = None;
-        for (position, (&t, &v)) in ts.iter().zip(values).enumerate() {
+        for (&t, &v) in ts.iter().zip(values) {
             if v.is_nan() {
                 continue;
             }
             match &mut state {
                 None => state = Some(TwaState::point(t, v)),
                 Some(s) => {
-                    if t < s.last.0 {
-                        return Err(Error::Unsorted {
-                            position,
-                            ts: t,
-                            previous: s.last.0,
-                        });
-                    }
                     s.integral += how.segment(s.last, (t, v));
                     s.last = (t, v);
                 }
@@ -414,21 +408,15 @@ impl CounterState {
     /// The state of a part sorted by `ts`; `None` when it has no (non-`NaN`) point.
     pub fn from_sorted(ts: &[i64], values: &[f64]) -> Result<Option<Self>> {
         same_length(ts.len(), values.len())?;
+        check_sorted(ts, values, |v| v.is_nan())?;
         let mut state: Option<CounterState> = None;
-        for (position, (&t, &v)) in ts.iter().zip(values).enumerate() {
+        for (&t, &v) in ts.iter().zip(values) {
             if v.is_nan() {
                 continue;
             }
             match &mut state {
                 None => state = Some(CounterState::point(t, v)),
                 Some(s) => {
-                    if t < s.last.0 {
-                        return Err(Error::Unsorted {
-                            position,
-                            ts: t,
-                            previous: s.last.0,
-                        });
-                    }
                     s.step(t, v);
                 }
             }
@@ -503,18 +491,12 @@ impl<S: Eq + Hash + Clone> StateDurations<S> {
     /// The state of a part sorted by `ts`; `None` when it is empty.
     pub fn from_sorted(ts: &[i64], states: &[S]) -> Result<Option<Self>> {
         same_length(ts.len(), states.len())?;
+        check_sorted(ts, states, |_| false)?;
         let mut out: Option<StateDurations<S>> = None;
-        for (position, (&t, s)) in ts.iter().zip(states).enumerate() {
+        for (&t, s) in ts.iter().zip(states) {
             match &mut out {
                 None => out = Some(StateDurations::point(t, s.clone())),
                 Some(d) => {
-                    if t < d.last.0 {
-                        return Err(Error::Unsorted {
-                            position,
-                            ts: t,
-                            previous: d.last.0,
-                        });
-                    }
                     d.hold_until(t);
                     d.last = (t, s.clone());
                 }
