@@ -1,0 +1,13 @@
+//! fabrik's demand forecasting, with no query engine underneath: demand series, models
+//! fitted per series in parallel, automatic model choice, prediction intervals,
+//! rolling-origin backtests and coherent option-level forecasts.
+//!
+//! - [`model`]: what a model is ([`Model`], [`Fitted`], [`Forecast`]).
+//! - [`optim`]: the bounded Nelder-Mead minimiser the models' likelihoods use.
+
+pub mod error;
+pub mod model;
+pub mod optim;
+
+pub use error::{Error, Result};
+pub use model::{Criteria, Fitted, Forecast, Interval, Model};

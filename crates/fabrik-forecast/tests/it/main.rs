@@ -1,0 +1,1 @@
+//! Integration tests of `fabrik-forecast` (one binary).
