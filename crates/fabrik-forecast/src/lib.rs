@@ -4,10 +4,14 @@
 //!
 //! - [`model`]: what a model is ([`Model`], [`Fitted`], [`Forecast`]).
 //! - [`optim`]: the bounded Nelder-Mead minimiser the models' likelihoods use.
+//! - [`series`]: demand series by day, ISO week or month, gap-filled with zeros; long-format
+//!   CSV input checked line by line.
 
 pub mod error;
 pub mod model;
 pub mod optim;
+pub mod series;
 
 pub use error::{Error, Result};
 pub use model::{Criteria, Fitted, Forecast, Interval, Model};
+pub use series::{Fill, Frequency, Series, SeriesSet};
