@@ -690,7 +690,7 @@ mod tests {
                 "series_id,ts,y\nA,2026-01-05,1\nA,2026-01-19,2\nA,2026-02-02,2\n",
                 2,
                 "ts",
-                "smallest step is 14 days",
+                "timestamps is 14 days",
             ),
             (
                 "series_id,ts,y\nA,2026-01-05,1\nA,2026-01-12,1\nA,2026-01-26,2\n",
