@@ -166,7 +166,7 @@ pub fn forecast_set(
                 forecast: fitted.forecast(horizon, levels),
             });
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if n % every == 0 || n == total {
+            if n.is_multiple_of(every) || n == total {
                 progress(n, total);
             }
             out.map_err(|e| e.on_series(&s.id))
