@@ -742,6 +742,75 @@ pub fn run_starts(columns: &[ArrayRef]) -> Result<Vec<usize>> {
     Ok(out)
 }
 
+/// The last row of each run of equal values of one column **sorted by its values**, found
+/// by galloping (exponential then binary search) instead of comparing every row with its
+/// neighbour: O(runs · log(run length)). Dictionary columns compare their indices (under
+/// the sort order two rows with the same index hold the same value, so every row between
+/// them does too). `None` when the column has nulls or a type this does not handle
+/// (integers, dates, timestamps and dictionaries of them or of strings are handled); then
+/// use [`run_starts`].
+///
+/// Only for columns known to be sorted (a file's declared sort order): on unsorted input
+/// the result misses runs.
+pub fn sorted_run_ends(column: &ArrayRef) -> Option<Vec<usize>> {
+    use arrow::datatypes::{Int8Type, Int16Type, Int32Type, Int64Type};
+    if column.null_count() > 0 {
+        return None;
+    }
+    fn gallop<T: PartialEq + Copy>(v: &[T]) -> Vec<usize> {
+        let n = v.len();
+        let mut ends = Vec::new();
+        let mut i = 0;
+        while i < n {
+            let x = v[i];
+            let (mut lo, mut hi, mut step) = (i, n, 1);
+            // v[lo] == x; find hi > lo with v[hi] != x (or n).
+            while lo + step < n {
+                if v[lo + step] != x {
+                    hi = lo + step;
+                    break;
+                }
+                lo += step;
+                step *= 2;
+            }
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if v[mid] == x {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            ends.push(lo);
+            i = hi;
+        }
+        ends
+    }
+    let data = column.as_ref();
+    let keys: &dyn arrow::array::Array = match data.as_any_dictionary_opt() {
+        Some(d) => d.keys(),
+        None => data,
+    };
+    use arrow::datatypes::{Date32Type, Date64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type};
+    Some(match keys.data_type() {
+        DataType::Int8 => gallop(keys.as_primitive::<Int8Type>().values()),
+        DataType::Int16 => gallop(keys.as_primitive::<Int16Type>().values()),
+        DataType::Int32 => gallop(keys.as_primitive::<Int32Type>().values()),
+        DataType::Int64 => gallop(keys.as_primitive::<Int64Type>().values()),
+        DataType::UInt8 => gallop(keys.as_primitive::<UInt8Type>().values()),
+        DataType::UInt16 => gallop(keys.as_primitive::<UInt16Type>().values()),
+        DataType::UInt32 => gallop(keys.as_primitive::<UInt32Type>().values()),
+        DataType::UInt64 => gallop(keys.as_primitive::<UInt64Type>().values()),
+        DataType::Date32 => gallop(keys.as_primitive::<Date32Type>().values()),
+        DataType::Date64 => gallop(keys.as_primitive::<Date64Type>().values()),
+        DataType::Timestamp(_, _) => {
+            let keys = arrow::array::make_array(keys.to_data());
+            gallop(timestamps(&keys).ok()?.0)
+        }
+        _ => return None,
+    })
+}
+
 /// A timestamp column's values and validity.
 fn timestamps(array: &ArrayRef) -> Result<(&[i64], Option<&NullBuffer>)> {
     let a = array.as_ref();

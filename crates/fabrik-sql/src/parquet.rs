@@ -700,11 +700,22 @@ fn run_end_selection(
             }))
         })?;
         let n = batch.num_rows();
-        let starts = fabrik_kernels::rollup::run_starts(batch.columns())
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        ends.extend(starts.iter().filter(|&&s| s > 0).map(|&s| offset + s - 1));
-        if n > 0 {
-            ends.push(offset + n - 1);
+        // One key column, sorted (the file's declared order): gallop from run to run
+        // instead of comparing every row with the one before.
+        let galloped = match batch.columns() {
+            [key] => fabrik_kernels::rollup::sorted_run_ends(key),
+            _ => None,
+        };
+        match galloped {
+            Some(run_ends) => ends.extend(run_ends.into_iter().map(|e| offset + e)),
+            None => {
+                let starts = fabrik_kernels::rollup::run_starts(batch.columns())
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                ends.extend(starts.iter().filter(|&&s| s > 0).map(|&s| offset + s - 1));
+                if n > 0 {
+                    ends.push(offset + n - 1);
+                }
+            }
         }
         offset += n;
     }

@@ -398,3 +398,50 @@ fn composite_keys_of_small_ints_and_text_grow_across_batches() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn sorted_run_ends_gallop_to_the_same_ends_as_neighbour_comparison() {
+    use arrow::array::{DictionaryArray, Int32Array, StringArray};
+    use arrow::datatypes::Int32Type;
+    // Runs of many lengths, including 1 and a long one crossing power-of-two steps.
+    let lengths = [1usize, 3, 1, 1, 17, 64, 65, 2, 1000, 1];
+    let mut values = Vec::new();
+    for (k, len) in lengths.iter().enumerate() {
+        values.extend(std::iter::repeat_n(k as i32 * 3, *len));
+    }
+    let expected: Vec<usize> = lengths
+        .iter()
+        .scan(0usize, |end, len| {
+            *end += len;
+            Some(*end - 1)
+        })
+        .collect();
+    let plain: ArrayRef = Arc::new(Int32Array::from(values.clone()));
+    assert_eq!(sorted_run_ends(&plain), Some(expected.clone()));
+    let starts = run_starts(std::slice::from_ref(&plain)).expect("starts");
+    let from_starts: Vec<usize> = starts
+        .iter()
+        .skip(1)
+        .map(|s| s - 1)
+        .chain([values.len() - 1])
+        .collect();
+    assert_eq!(from_starts, expected);
+    // A dictionary of strings compares its indices.
+    let dict: DictionaryArray<Int32Type> = values
+        .iter()
+        .map(|v| format!("s{v:05}"))
+        .map(Some)
+        .collect::<Vec<_>>()
+        .iter()
+        .map(|s| s.as_deref())
+        .collect();
+    let dict: ArrayRef = Arc::new(dict);
+    assert_eq!(sorted_run_ends(&dict), Some(expected));
+    // Nulls and unsupported types fall back.
+    let with_null: ArrayRef = Arc::new(Int32Array::from(vec![Some(1), None]));
+    assert_eq!(sorted_run_ends(&with_null), None);
+    let strings: ArrayRef = Arc::new(StringArray::from(vec!["a", "a"]));
+    assert_eq!(sorted_run_ends(&strings), None);
+    let empty: ArrayRef = Arc::new(Int32Array::from(Vec::<i32>::new()));
+    assert_eq!(sorted_run_ends(&empty), Some(vec![]));
+}
