@@ -787,7 +787,7 @@ pub fn sorted_run_ends(column: &ArrayRef) -> Option<Vec<usize>> {
         ends
     }
     let data = column.as_ref();
-    let keys: &dyn arrow::array::Array = match data.as_any_dictionary_opt() {
+    let keys: &dyn Array = match data.as_any_dictionary_opt() {
         Some(d) => d.keys(),
         None => data,
     };
