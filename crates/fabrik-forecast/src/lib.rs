@@ -4,10 +4,19 @@
 //!
 //! - [`model`]: what a model is ([`Model`], [`Fitted`], [`Forecast`]).
 //! - [`optim`]: the bounded Nelder-Mead minimiser the models' likelihoods use.
+//! - [`metrics`]: accuracy of a forecast (MASE, RMSSE, sMAPE, WAPE, bias, coverage, pinball).
+//! - [`backtest`]: rolling-origin evaluation of a model over many series, as Arrow too.
+//! - [`conformal`]: conformal prediction intervals for any model ([`Conformal`]).
 
+pub mod backtest;
+pub mod conformal;
 pub mod error;
+pub mod metrics;
 pub mod model;
 pub mod optim;
 
+pub use backtest::{Backtest, BacktestResult};
+pub use conformal::{Conformal, ConformalMethod};
 pub use error::{Error, Result};
+pub use metrics::{Accuracy, accuracy};
 pub use model::{Criteria, Fitted, Forecast, Interval, Model};
