@@ -7,6 +7,8 @@
 //! - [`metrics`]: accuracy of a forecast (MASE, RMSSE, sMAPE, WAPE, bias, coverage, pinball).
 //! - [`backtest`]: rolling-origin evaluation of a model over many series, as Arrow too.
 //! - [`conformal`]: conformal prediction intervals for any model ([`Conformal`]).
+//! - [`select`]: automatic model choice per series by a backtest ([`AutoSelect`]).
+//! - [`reconcile`]: coherent family / option forecasts (bottom-up, MinT, shares).
 
 pub mod backtest;
 pub mod conformal;
@@ -14,9 +16,13 @@ pub mod error;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+pub mod reconcile;
+pub mod select;
 
 pub use backtest::{Backtest, BacktestResult};
 pub use conformal::{Conformal, ConformalMethod};
 pub use error::{Error, Result};
 pub use metrics::{Accuracy, accuracy};
 pub use model::{Criteria, Fitted, Forecast, Interval, Model};
+pub use reconcile::{Hierarchy, options_as_shares, reconcile_mint_shrink};
+pub use select::AutoSelect;
