@@ -15,7 +15,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use arrow::array::{ArrayRef, Float64Builder, Int32Builder, Int64Builder, StringBuilder};
+use arrow::array::{
+    ArrayRef, Float64Array, Float64Builder, Int32Builder, Int64Array, Int64Builder, StringArray,
+    StringBuilder,
+};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
@@ -363,6 +366,11 @@ impl BacktestResult {
     pub fn to_record_batch(&self) -> Result<RecordBatch> {
         forecasts_to_record_batch(&self.series, &self.levels)
     }
+
+    /// The per-series accuracy as one Arrow batch: see [`metrics_to_record_batch`].
+    pub fn metrics_to_record_batch(&self) -> Result<RecordBatch> {
+        metrics_to_record_batch(&self.series, &self.levels)
+    }
 }
 
 /// The column-name suffix of an interval level: `80` for 80, `97.5` for 97.5.
@@ -446,6 +454,70 @@ pub fn forecasts_to_record_batch(series: &[SeriesBacktest], levels: &[f64]) -> R
     }
     Ok(RecordBatch::try_new(
         Arc::new(forecast_schema(levels)),
+        columns,
+    )?)
+}
+
+/// Turns the per-series accuracy (over all windows, [`SeriesBacktest::accuracy`]) into one
+/// Arrow batch, a row per series: `series_id` Utf8, `points` Int64 (forecast points
+/// compared), then Float64 `mae`, `rmse`, `mase`, `rmsse`, `smape`, `wape`, `bias`,
+/// `scaled_bias`, and per level `coverage_<level>`, `pinball_<level>` (null where the
+/// forecasts had no interval at that level). Undefined measures (zero scale) are NaN, as in
+/// [`crate::metrics`].
+///
+/// Errors: [`Error::Arrow`] if the batch cannot be built.
+pub fn metrics_to_record_batch(series: &[SeriesBacktest], levels: &[f64]) -> Result<RecordBatch> {
+    type Measure = (&'static str, fn(&Accuracy) -> f64);
+    let measures: [Measure; 8] = [
+        ("mae", |a| a.mae),
+        ("rmse", |a| a.rmse),
+        ("mase", |a| a.mase),
+        ("rmsse", |a| a.rmsse),
+        ("smape", |a| a.smape),
+        ("wape", |a| a.wape),
+        ("bias", |a| a.bias),
+        ("scaled_bias", |a| a.scaled_bias),
+    ];
+    let mut fields = vec![
+        Field::new("series_id", DataType::Utf8, false),
+        Field::new("points", DataType::Int64, false),
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            series.iter().map(|s| &s.series),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            series.iter().map(|s| s.accuracy.n as i64),
+        )),
+    ];
+    for (name, f) in measures {
+        fields.push(Field::new(name, DataType::Float64, false));
+        columns.push(Arc::new(Float64Array::from_iter_values(
+            series.iter().map(|s| f(&s.accuracy)),
+        )));
+    }
+    for &level in levels {
+        let label = level_label(level);
+        let of = |f: fn(&crate::metrics::IntervalAccuracy) -> f64| -> ArrayRef {
+            Arc::new(Float64Array::from_iter(
+                series.iter().map(|s| s.accuracy.interval(level).map(f)),
+            ))
+        };
+        fields.push(Field::new(
+            format!("coverage_{label}"),
+            DataType::Float64,
+            true,
+        ));
+        columns.push(of(|i| i.coverage));
+        fields.push(Field::new(
+            format!("pinball_{label}"),
+            DataType::Float64,
+            true,
+        ));
+        columns.push(of(|i| i.pinball));
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
         columns,
     )?)
 }
@@ -720,10 +792,58 @@ pub(crate) mod tests {
         );
         assert_eq!(hi.null_count(), 0);
 
+        let m = r.metrics_to_record_batch()?;
+        assert_eq!(m.num_rows(), 2);
+        assert_eq!(m.schema().field(2).name(), "mae");
+        assert_eq!(m.schema().field(13).name(), "pinball_97.5");
+        let mase = m
+            .column(4)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .expect("column type");
+        assert_eq!(mase.value(1), r.series[1].accuracy.mase);
+
         // A model without intervals: the level columns are null.
         let r = b.run(&SeasonalNaiveModel(2), &series[..1], None)?;
         let batch = r.to_record_batch()?;
         assert_eq!(batch.column(5).null_count(), batch.num_rows());
+        Ok(())
+    }
+
+    /// Throughput over many series; run with
+    /// `cargo test --release -p fabrik-forecast --lib -- --ignored --nocapture many_series`.
+    #[test]
+    #[ignore = "a timing, run in release"]
+    fn many_series_in_parallel() -> Result<()> {
+        let series: Vec<(String, Vec<f64>)> = (0..20_000)
+            .map(|i| {
+                let y = (0..104)
+                    .map(|t| 20.0 + ((t * 7 + i * 13) % 11) as f64 + [0.0, 5.0, 2.0, 8.0][t % 4])
+                    .collect();
+                (format!("item-{i}"), y)
+            })
+            .collect();
+        let b = Backtest::new(8, 4, 8)
+            .with_season(4)
+            .with_levels(&[80.0, 95.0]);
+        for (name, model) in [
+            ("Mean", &MeanModel as &dyn Model),
+            ("SeasonalNaive(4)", &SeasonalNaiveModel(4)),
+        ] {
+            let start = std::time::Instant::now();
+            let r = b.run(model, &series, None)?;
+            let run = start.elapsed();
+            let batch = r.to_record_batch()?;
+            println!(
+                "{name}: {} series x 4 windows x 8 steps in {run:?} ({:.2} us/series, {} threads); record batch of {} rows in {:?} more; MASE mean {:.3}",
+                r.series.len(),
+                run.as_secs_f64() * 1e6 / r.series.len() as f64,
+                rayon::current_num_threads(),
+                batch.num_rows(),
+                start.elapsed() - run,
+                r.aggregate.mase_mean,
+            );
+        }
         Ok(())
     }
 
