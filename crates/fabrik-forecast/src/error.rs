@@ -103,6 +103,17 @@ pub enum Error {
     /// Reading or writing a file failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// Two inputs that must have one length each do not (actuals and forecasts, a
+    /// forecast's bounds, the rows of a matrix).
+    #[error("{what}: expected {expected} values, got {got}")]
+    Length {
+        /// What has the wrong length, e.g. `"actuals"`.
+        what: &'static str,
+        /// The length it must have.
+        expected: usize,
+        /// The length it has.
+        got: usize,
+    },
 }
 
 impl Error {

@@ -3,18 +3,33 @@
 //! rolling-origin backtests and coherent option-level forecasts.
 //!
 //! - [`model`]: what a model is ([`Model`], [`Fitted`], [`Forecast`]).
-//! - [`batch`]: every series of a set forecast in parallel, as one Arrow batch.
-//! - [`optim`]: the bounded Nelder-Mead minimiser the models' likelihoods use.
 //! - [`series`]: demand series by day, ISO week or month, gap-filled with zeros; long-format
 //!   CSV input checked line by line.
+//! - [`batch`]: every series of a set forecast in parallel, as one Arrow batch.
+//! - [`optim`]: the bounded Nelder-Mead minimiser the models' likelihoods use.
+//! - [`metrics`]: accuracy of a forecast (MASE, RMSSE, sMAPE, WAPE, bias, coverage, pinball).
+//! - [`backtest`]: rolling-origin evaluation of a model over many series, as Arrow too.
+//! - [`conformal`]: conformal prediction intervals for any model ([`Conformal`]).
+//! - [`select`]: automatic model choice per series by a backtest ([`AutoSelect`]).
+//! - [`reconcile`]: coherent family / option forecasts (bottom-up, MinT, shares).
 
+pub mod backtest;
 pub mod batch;
+pub mod conformal;
 pub mod error;
+pub mod metrics;
 pub mod model;
 pub mod optim;
+pub mod reconcile;
+pub mod select;
 pub mod series;
 
+pub use backtest::{Backtest, BacktestResult};
 pub use batch::{Forecasts, forecast_set};
+pub use conformal::{Conformal, ConformalMethod};
 pub use error::{Error, Result};
+pub use metrics::{Accuracy, accuracy};
 pub use model::{Criteria, Fitted, Forecast, Interval, Model};
+pub use reconcile::{Hierarchy, options_as_shares, reconcile_mint_shrink};
+pub use select::AutoSelect;
 pub use series::{Fill, Frequency, Series, SeriesSet};
