@@ -20,7 +20,10 @@
 //! autocorrelation is significant at 90%, the series is first divided by the seasonal
 //! indices of a classical multiplicative decomposition (additive when the data are not
 //! all positive or an index falls below 0.01), and the forecasts are multiplied back by
-//! them.
+//! them. One difference from statsforecast: with the additive decomposition it adds the
+//! seasonal component to the residuals (so its fitted values lack the season and its `σ`
+//! includes the seasonal swing); here the residuals stay `y - fitted` and the fitted values
+//! include the season.
 //!
 //! Prediction intervals: statsforecast draws 200 sample paths of the state-space
 //! recursion with normal errors of standard deviation `σ` (the sample standard deviation
@@ -1006,6 +1009,12 @@ mod tests {
         let s = fit.seasonal().expect("co2 is seasonal");
         assert_eq!(s.kind, Decomposition::Multiplicative);
         assert_close(&s.indices, &seas, 1e-12, "indices");
+        // The 90% test on sunspots as statsforecast decides it:
+        // bool(auto_theta(sunspots_60, m, model="STM").get("decompose", False)) is True for
+        // m = 4, 5, 6, 11 and False for m = 12.
+        for (m, seasonal) in [(4, true), (5, true), (6, true), (11, true), (12, false)] {
+            assert_eq!(decompose::is_seasonal(&SUNSPOTS, m), seasonal, "m = {m}");
+        }
         // Never seasonal at season 1.
         assert!(
             AutoTheta { season: 1 }
@@ -1014,6 +1023,67 @@ mod tests {
                 .seasonal()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn additive_decomposition_for_data_not_all_positive() {
+        // statsforecast 2.1.1: mod = auto_theta(co2 - 360, 12, model="STM"), which
+        // decomposes additively; mod["par"], mod["mse"], forecast_theta(mod, 6)["mean"],
+        // mod["seas_forecast"]["mean"]. statsforecast's residuals differ here (see the
+        // module docs), its point forecasts and objective do not.
+        let y: Vec<f64> = CO2_MONTHLY.iter().map(|v| v - 360.0).collect();
+        let seas = [
+            0.18324845679012997,
+            0.8296141975308684,
+            1.6022993827160603,
+            2.6619058641975273,
+            2.992808641975302,
+            2.2638966049382736,
+            0.6690586419753104,
+            -1.5742746913580241,
+            -3.448742283950631,
+            -3.3005015432098777,
+            -2.0816126543209896,
+            -0.7977006172839499,
+        ];
+        let mean = [
+            12.00188681804289,
+            12.719527428855624,
+            13.563487484112812,
+            14.694368835666276,
+            15.096546483516049,
+            14.438909316551015,
+        ];
+        let prepared = Prepared::new("test", &y, 12).expect("valid");
+        let mean_abs = prepared.mean_abs;
+        let p = Params {
+            initial_level: -0.839918252073689,
+            alpha: 0.7650390625000003,
+            theta: 2.0,
+        };
+        let variant = ThetaVariant::Standard;
+        let mse = prepared.objective(&y, variant, p);
+        assert_close(&[mse], &[1.717699873957785], 1e-9, "mse");
+        let fit = prepared.finish(&y, variant, p, mse);
+        let s = fit.seasonal().expect("seasonal");
+        assert_eq!(s.kind, Decomposition::Additive);
+        assert_close(&s.indices, &seas, 1e-9, "indices");
+        assert_close(&fit.forecast(6, &[]).mean, &mean, 1e-9, "mean");
+        // Residuals are y - fitted, on the original scale.
+        let optimised = Theta {
+            variant,
+            season: 12,
+        }
+        .fit_theta(&y)
+        .expect("fits");
+        assert!(optimised.mse() <= 1.717699873957785 * (1.0 + 1e-6));
+        let f = optimised.fitted().expect("fitted");
+        let sse: f64 = y[3..]
+            .iter()
+            .zip(&f[3..])
+            .map(|(a, b)| (a - b).powi(2))
+            .sum();
+        assert_close(&[sse / mean_abs], &[optimised.mse()], 1e-9, "fitted");
     }
 
     #[test]
