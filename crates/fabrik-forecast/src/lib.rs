@@ -7,6 +7,10 @@
 //!   CSV input checked line by line.
 //! - [`batch`]: every series of a set forecast in parallel, as one Arrow batch.
 //! - [`optim`]: the bounded Nelder-Mead minimiser the models' likelihoods use.
+//! - [`naive`]: the seasonal naive and naive methods.
+//! - [`theta`]: the Theta family (standard, optimised, dynamic) and [`AutoTheta`].
+//! - [`intermittent`]: Croston, SBA, TSB, ADIDA, IMAPA for sparse demand, and the
+//!   Syntetos-Boylan demand classification.
 //! - [`metrics`]: accuracy of a forecast (MASE, RMSSE, sMAPE, WAPE, bias, coverage, pinball).
 //! - [`backtest`]: rolling-origin evaluation of a model over many series, as Arrow too.
 //! - [`conformal`]: conformal prediction intervals for any model ([`Conformal`]).
@@ -17,19 +21,31 @@ pub mod backtest;
 pub mod batch;
 pub mod conformal;
 pub mod error;
+pub mod intermittent;
 pub mod metrics;
 pub mod model;
+pub mod naive;
 pub mod optim;
 pub mod reconcile;
 pub mod select;
 pub mod series;
+pub mod theta;
+
+#[cfg(test)]
+mod test_series;
 
 pub use backtest::{Backtest, BacktestResult};
 pub use batch::{Forecasts, forecast_set};
 pub use conformal::{Conformal, ConformalMethod};
 pub use error::{Error, Result};
+pub use intermittent::{
+    Adida, CrostonClassic, CrostonOptimized, CrostonSba, DemandClass, Imapa, Tsb, TsbOptimized,
+    classify,
+};
 pub use metrics::{Accuracy, accuracy};
 pub use model::{Criteria, Fitted, Forecast, Interval, Model};
+pub use naive::{Naive, SeasonalNaive};
 pub use reconcile::{Hierarchy, options_as_shares, reconcile_mint_shrink};
 pub use select::AutoSelect;
 pub use series::{Fill, Frequency, Series, SeriesSet};
+pub use theta::{AutoTheta, Theta, ThetaVariant};
