@@ -19,6 +19,9 @@ pub enum Error {
     /// From the SQL session.
     #[error(transparent)]
     Sql(#[from] fabrik_sql::Error),
+    /// Forecasting failed.
+    #[error(transparent)]
+    Forecast(#[from] fabrik_forecast::Error),
     /// From DataFusion directly.
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),

@@ -71,7 +71,7 @@ pub mod error;
 pub mod progress;
 
 pub use error::{Error, Result};
-pub use progress::ProgressLine;
+pub use progress::{CountProgress, ProgressLine};
 
 /// The domain model: table schemas, vocabularies and validation rules (`fabrik-model`).
 pub use fabrik_model as model;
@@ -87,6 +87,10 @@ pub use fabrik_kernels as kernels;
 
 /// The DataFusion session over the plant's tables (`fabrik-sql`).
 pub use fabrik_sql as sql;
+
+/// Demand forecasting: series, models, automatic choice, intervals, backtests,
+/// reconciliation (`fabrik-forecast`).
+pub use fabrik_forecast as forecast;
 
 /// The DataFusion fabrik is built on, with its Arrow, Parquet and object_store.
 pub use datafusion;

@@ -78,3 +78,74 @@ fn line(table: Table, rows: u64, files: usize) -> String {
         files
     )
 }
+
+/// Shows the progress of work over many items (series fitted, files read) on stderr, as
+/// `fitting series: 1200 / 10000 (12%)`, from any thread.
+///
+/// On a terminal the line is rewritten in place at most ten times a second; elsewhere only
+/// the final line is printed. A quiet `CountProgress` prints nothing.
+///
+/// ```
+/// let progress = fabrik::CountProgress::new("fitting series", false);
+/// progress.update(5, 10);
+/// progress.finish();
+/// ```
+#[derive(Debug)]
+pub struct CountProgress {
+    label: String,
+    quiet: bool,
+    live: bool,
+    state: std::sync::Mutex<(Option<std::time::Instant>, usize, usize)>,
+}
+
+impl CountProgress {
+    /// A progress display for `label`; `quiet` silences it.
+    pub fn new(label: &str, quiet: bool) -> Self {
+        CountProgress {
+            label: label.to_string(),
+            quiet,
+            live: std::io::stderr().is_terminal(),
+            state: std::sync::Mutex::new((None, 0, 0)),
+        }
+    }
+
+    /// Takes a report: `done` of `total` items.
+    pub fn update(&self, done: usize, total: usize) {
+        if self.quiet {
+            return;
+        }
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        state.1 = done.max(state.1);
+        state.2 = total;
+        let now = std::time::Instant::now();
+        let due = state
+            .0
+            .is_none_or(|t| now.duration_since(t).as_millis() >= 100);
+        if self.live && due {
+            state.0 = Some(now);
+            let _ = write!(std::io::stderr().lock(), "\r{}", self.line(state.1, total));
+        }
+    }
+
+    /// Ends the display with the final count.
+    pub fn finish(&self) {
+        if self.quiet {
+            return;
+        }
+        if let Ok(state) = self.state.lock() {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "{}{}",
+                if self.live { "\r" } else { "" },
+                self.line(state.1, state.2)
+            );
+        }
+    }
+
+    fn line(&self, done: usize, total: usize) -> String {
+        let pct = if total == 0 { 100 } else { done * 100 / total };
+        format!("{}: {done} / {total} ({pct}%)", self.label)
+    }
+}

@@ -97,6 +97,14 @@ pub enum Error {
         /// What does not fit.
         problem: String,
     },
+    /// A model name fabrik does not know.
+    #[error("unknown model {name:?}: use one of {known}")]
+    UnknownModel {
+        /// The name given.
+        name: String,
+        /// The names fabrik knows.
+        known: String,
+    },
     /// An Arrow kernel failed.
     #[error(transparent)]
     Arrow(#[from] arrow::error::ArrowError),

@@ -18,4 +18,4 @@ pub mod table;
 
 pub use error::{Error, Result};
 pub use ingest::{FileReport, IngestOptions, IngestReport, ingest};
-pub use table::{Lake, LakeTable, RejectsTable};
+pub use table::{Lake, LakeTable, RejectsTable, ResultTable};

@@ -239,6 +239,19 @@ impl Lake {
         Ok(RejectsTable { handle, table })
     }
 
+    /// A results table (`demand_forecast`, scorecards, …): a Delta table of analysis
+    /// results that each [`ResultTable::replace`] overwrites as a whole, keeping the old
+    /// versions for time travel. Created with `schema` if missing.
+    pub async fn results(&self, name: &str, schema: &SchemaRef, doc: &str) -> Result<ResultTable> {
+        let handle = self.open_or_create(name, schema, &[], doc).await?;
+        Ok(ResultTable { handle })
+    }
+
+    /// Whether a Delta table named `name` exists in the lake (without creating it).
+    pub async fn has_table(&self, name: &str) -> Result<bool> {
+        Ok(self.load(name, None).await?.is_some())
+    }
+
     /// Whether the rejects table of `table` exists (the first ingest creates it), without
     /// creating it.
     pub async fn has_rejects(&self, table: Table) -> Result<bool> {
@@ -537,6 +550,74 @@ pub struct VacuumOutcome {
     pub version: i64,
     /// Files deleted from storage.
     pub files_deleted: usize,
+}
+
+/// A table of analysis results in the lake, replaced as a whole on each write (see
+/// [`Lake::results`]).
+#[derive(Debug, Clone)]
+pub struct ResultTable {
+    handle: Handle,
+}
+
+impl ResultTable {
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.handle.name
+    }
+
+    /// The latest committed version.
+    pub async fn version(&self) -> Result<i64> {
+        Ok(v64(self.handle.delta().await?.version()))
+    }
+
+    /// Replaces the table's rows by `batches` in one commit identified by `app_id` (a
+    /// repeated `app_id` does nothing). The schema may change from one version to the next
+    /// (e.g. other interval levels); the old versions stay readable by time travel until a
+    /// vacuum.
+    pub async fn replace(&self, batches: Vec<RecordBatch>, app_id: &str) -> Result<WriteOutcome> {
+        self.handle.refuse_pinned()?;
+        let dt = self.handle.delta().await?;
+        if self.handle.has_transaction(&dt, app_id).await? {
+            return Ok(WriteOutcome::skipped(v64(dt.version())));
+        }
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let props = datafusion::parquet::file::properties::WriterProperties::builder()
+            .set_compression(datafusion::parquet::basic::Compression::ZSTD(
+                datafusion::parquet::basic::ZstdLevel::try_new(3)?,
+            ))
+            .build();
+        let commit = CommitProperties::default()
+            .with_application_transaction(Transaction::new(app_id, 0));
+        let dt = dt
+            .write(batches)
+            .with_save_mode(SaveMode::Overwrite)
+            .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
+            .with_writer_properties(props)
+            .with_commit_properties(commit)
+            .await
+            .map_err(self.handle.err())?;
+        // After an overwrite the active files are exactly the ones this commit added.
+        let (mut files_added, mut bytes_added) = (0u64, 0u64);
+        for f in dt.snapshot().map_err(self.handle.err())?.log_data().iter() {
+            files_added += 1;
+            bytes_added += u64::try_from(f.size()).unwrap_or(0);
+        }
+        Ok(WriteOutcome {
+            version: v64(dt.version()),
+            rows_written: rows,
+            duplicates_skipped: 0,
+            rows_replaced: 0,
+            files_added,
+            bytes_added,
+            skipped_as_already_committed: false,
+        })
+    }
+
+    /// deltalake's DataFusion table provider for the table.
+    pub async fn provider(&self) -> Result<Arc<dyn TableProvider>> {
+        let dt = self.handle.delta().await?;
+        Ok(dt.table_provider().await?)
+    }
 }
 
 /// A domain table of the lake (a Delta table).

@@ -151,6 +151,9 @@ pub enum Error {
         /// The version resolved.
         version: i64,
     },
+    /// A forecast could not be made (an unknown model, bad series).
+    #[error(transparent)]
+    Forecast(#[from] fabrik_forecast::Error),
     /// A fabrik kernel refused its input (e.g. a gap-fill grid too large).
     #[error(transparent)]
     Kernel(#[from] fabrik_kernels::Error),

@@ -16,6 +16,7 @@
 //! ```
 
 pub mod error;
+pub mod forecast;
 pub mod lake;
 pub mod parquet;
 pub mod rollup;

@@ -60,6 +60,7 @@ impl Session {
         ctx.register_table(OPERATING_LIMITS_TABLE, Arc::new(operating_limits_table()?))?;
         crate::udf::register(&ctx);
         crate::timeseries::register(&ctx);
+        crate::forecast::register(&ctx);
         Ok(Session { ctx })
     }
 
@@ -136,6 +137,19 @@ impl Session {
                     rejects.provider().await?,
                 )?;
             }
+        }
+        if lake.has_table(crate::forecast::DEMAND_FORECAST).await? {
+            let forecasts = lake
+                .results(
+                    crate::forecast::DEMAND_FORECAST,
+                    &crate::forecast::demand_series_schema(),
+                    "",
+                )
+                .await?;
+            self.ctx.register_table(
+                crate::forecast::DEMAND_FORECAST,
+                forecasts.provider().await?,
+            )?;
         }
         self.ctx
             .register_udtf(LAKE_AS_OF, Arc::new(LakeAsOf::new(lake_tables.clone())));

@@ -109,7 +109,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udtf(LTTB, Arc::new(LttbFunction));
 }
 
-fn string(e: &Expr) -> Option<&str> {
+pub(crate) fn string(e: &Expr) -> Option<&str> {
     match literal(e)? {
         ScalarValue::Utf8(Some(s))
         | ScalarValue::LargeUtf8(Some(s))
@@ -131,10 +131,10 @@ fn now<F: Future>(f: F) -> Option<F::Output> {
 
 /// The inner query of a call, planned, and the shape of its columns.
 #[derive(Debug, Clone)]
-struct Inner {
-    plan: LogicalPlan,
+pub(crate) struct Inner {
+    pub(crate) plan: LogicalPlan,
     /// The number of series key columns (before ts and value).
-    keys: usize,
+    pub(crate) keys: usize,
     /// The timestamp column's type.
     ts_type: DataType,
     /// Its unit.
@@ -142,7 +142,7 @@ struct Inner {
 }
 
 impl Inner {
-    fn plan(
+    pub(crate) fn plan(
         function: &'static str,
         usage: &'static str,
         args: &TableFunctionArgs,

@@ -1,0 +1,92 @@
+//! The models by name, as the examples and SQL's `forecast(…)` take them.
+//!
+//! `auto` is fabrik's automatic choice ([`auto`]): the Syntetos-Boylan class of the series
+//! (intermittent when the mean interval between non-zero demands exceeds 1.32) picks the
+//! candidates, a short rolling-origin backtest on the series picks among them (MASE for
+//! regular series, RMSSE for intermittent ones), and every candidate gets conformal
+//! intervals where it has no analytic ones.
+
+use crate::conformal::Conformal;
+use crate::error::{Error, Result};
+use crate::ets::AutoEts;
+use crate::intermittent::{Adida, CrostonOptimized, CrostonSba, Imapa, TsbOptimized, classify};
+use crate::model::Model;
+use crate::naive::SeasonalNaive;
+use crate::select::AutoSelect;
+use crate::theta::AutoTheta;
+
+/// The models [`model`] knows, with a line on each.
+pub const MODELS: &[(&str, &str)] = &[
+    ("auto", "fabrik's choice per series: class (regular or intermittent), then a backtest"),
+    ("ets", "AutoETS: exponential smoothing, form chosen by AICc"),
+    ("theta", "AutoTheta: standard, optimised and dynamic theta, the best in-sample"),
+    ("naive", "seasonal naive: the value one season ago"),
+    ("croston", "Croston with optimised smoothing (intermittent demand)"),
+    ("sba", "Syntetos-Boylan approximation of Croston (intermittent demand)"),
+    ("tsb", "Teunter-Syntetos-Babai, optimised (intermittent demand, obsolescence)"),
+    ("adida", "ADIDA: temporal aggregation of intermittent demand"),
+    ("imapa", "IMAPA: ADIDA over several aggregation levels, averaged"),
+];
+
+/// Rolling-origin windows used to calibrate conformal intervals.
+const CONFORMAL_WINDOWS: usize = 4;
+/// Conformal horizon: intervals are calibrated for this many steps; later steps reuse
+/// the last step's width.
+const CONFORMAL_HORIZON: usize = 12;
+
+/// The model called `name` (case-insensitive; see [`MODELS`]) for series with the given
+/// season length. Models without analytic intervals get conformal ones.
+pub fn model(name: &str, season: usize) -> Result<Box<dyn Model>> {
+    if season == 0 {
+        return Err(Error::Season { season });
+    }
+    let conformal = |m: Box<dyn Model>, clip: bool| -> Box<dyn Model> {
+        Box::new(Conformal::new(m, CONFORMAL_HORIZON, CONFORMAL_WINDOWS).with_clip_at_zero(clip))
+    };
+    Ok(match name.trim().to_ascii_lowercase().as_str() {
+        "auto" => auto(season),
+        "ets" | "autoets" => Box::new(AutoEts::new(season)),
+        "theta" | "autotheta" => conformal(Box::new(AutoTheta::new(season)), false),
+        "naive" | "seasonalnaive" | "snaive" => Box::new(SeasonalNaive::new(season)),
+        "croston" | "crostonoptimized" => conformal(Box::new(CrostonOptimized), true),
+        "sba" | "crostonsba" => conformal(Box::new(CrostonSba), true),
+        "tsb" => conformal(Box::new(TsbOptimized), true),
+        "adida" => conformal(Box::new(Adida), true),
+        "imapa" => conformal(Box::new(Imapa), true),
+        _ => {
+            return Err(Error::UnknownModel {
+                name: name.to_string(),
+                known: MODELS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+            });
+        }
+    })
+}
+
+/// fabrik's automatic choice (see the module docs).
+pub fn auto(season: usize) -> Box<dyn Model> {
+    let conformal = |m: Box<dyn Model>, clip: bool| -> Box<dyn Model> {
+        Box::new(Conformal::new(m, CONFORMAL_HORIZON, CONFORMAL_WINDOWS).with_clip_at_zero(clip))
+    };
+    let regular: Vec<Box<dyn Model>> = vec![
+        Box::new(AutoEts::new(season)),
+        conformal(Box::new(AutoTheta::new(season)), false),
+        Box::new(SeasonalNaive::new(season)),
+    ];
+    let intermittent: Vec<Box<dyn Model>> = vec![
+        conformal(Box::new(CrostonSba), true),
+        conformal(Box::new(TsbOptimized), true),
+        conformal(Box::new(Adida), true),
+        conformal(Box::new(Imapa), true),
+        conformal(Box::new(CrostonOptimized), true),
+    ];
+    Box::new(AutoSelect::new(regular, intermittent, is_intermittent).with_season(season))
+}
+
+/// Whether a series is intermittent in the Syntetos-Boylan sense (ADI > 1.32); an
+/// all-zero series counts as intermittent.
+fn is_intermittent(y: &[f64]) -> bool {
+    match classify(y) {
+        Ok(Some(c)) => c.adi > 1.32,
+        _ => true,
+    }
+}
