@@ -216,19 +216,26 @@ fn run(args: &Args) -> fabrik::Result<()> {
             let backtest = Backtest::new(args.horizon, windows, step)
                 .with_season(season)
                 .with_levels(&args.levels);
-            let run = backtest.run_set(&set, model.as_ref(), &report)?;
+            let series: Vec<(&str, &[f64])> = set
+                .series
+                .iter()
+                .map(|s| (s.id.as_str(), s.values.as_slice()))
+                .collect();
+            let run = backtest.run(model.as_ref(), &series, Some(&report))?;
             progress.finish();
             let mut header = vec!["series_id", "cutoff", "ts", "model", "y", "mean"];
             header.extend(bounds.iter().map(String::as_str));
             w.write_record(&header).map_err(csv_err)?;
-            for (s, result) in set.series.iter().zip(&run.series) {
-                let Some(result) = result else { continue };
+            let start_of: std::collections::HashMap<&str, i64> =
+                set.series.iter().map(|s| (s.id.as_str(), s.start)).collect();
+            for result in &run.series {
+                let start = start_of.get(result.series.as_str()).copied().unwrap_or(0);
                 for window in &result.windows {
                     // `cutoff` is the training length: the last training period is one before.
-                    let cutoff = s.start + window.cutoff as i64 - 1;
+                    let cutoff = start + window.cutoff as i64 - 1;
                     for h in 0..window.forecast.horizon() {
                         let mut row = vec![
-                            s.id.clone(),
+                            result.series.clone(),
                             date(cutoff),
                             date(cutoff + 1 + h as i64),
                             window.model.clone(),

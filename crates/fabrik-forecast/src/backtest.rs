@@ -23,6 +23,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
+use crate::batch::bound_column;
 use crate::error::{Error, Result};
 use crate::metrics::{Accuracy, accuracy, nan_mean};
 use crate::model::{Forecast, Model, check_levels, check_series};
@@ -133,10 +134,12 @@ impl Backtest {
             .map(|cutoff| {
                 let train = &y[..cutoff];
                 let actual = &y[cutoff..cutoff + self.horizon];
-                let forecast = model.fit(train)?.forecast(self.horizon, &self.levels);
+                let fitted = model.fit(train)?;
+                let forecast = fitted.forecast(self.horizon, &self.levels);
                 let accuracy = accuracy(train, actual, &forecast, self.season)?;
                 Ok(Window {
                     cutoff,
+                    model: fitted.name(),
                     actual: actual.to_vec(),
                     forecast,
                     accuracy,
@@ -219,6 +222,8 @@ pub struct Window {
     /// The cutoff: the number of training observations, so also the index (0-based) in the
     /// series of the first forecast step.
     pub cutoff: usize,
+    /// The fitted model's name (what an automatic choice picked at this cutoff).
+    pub model: String,
     /// The actuals `y[cutoff..cutoff + horizon]`.
     pub actual: Vec<f64>,
     /// The forecast made at the cutoff.
@@ -373,15 +378,8 @@ impl BacktestResult {
     }
 }
 
-/// The column-name suffix of an interval level: `80` for 80, `97.5` for 97.5.
-pub fn level_label(level: f64) -> String {
-    // f64's Display prints integral values without a fraction ("80") and others in the
-    // shortest form that round-trips ("97.5").
-    format!("{level}")
-}
-
 /// The schema of [`forecasts_to_record_batch`] for the given levels.
-pub fn forecast_schema(levels: &[f64]) -> Schema {
+pub fn backtest_schema(levels: &[f64]) -> Schema {
     let mut fields = vec![
         Field::new("series_id", DataType::Utf8, false),
         Field::new("cutoff", DataType::Int64, false),
@@ -390,9 +388,16 @@ pub fn forecast_schema(levels: &[f64]) -> Schema {
         Field::new("mean", DataType::Float64, false),
     ];
     for &level in levels {
-        let label = level_label(level);
-        fields.push(Field::new(format!("lo_{label}"), DataType::Float64, true));
-        fields.push(Field::new(format!("hi_{label}"), DataType::Float64, true));
+        fields.push(Field::new(
+            bound_column("lo", level),
+            DataType::Float64,
+            true,
+        ));
+        fields.push(Field::new(
+            bound_column("hi", level),
+            DataType::Float64,
+            true,
+        ));
     }
     Schema::new(fields)
 }
@@ -453,7 +458,7 @@ pub fn forecasts_to_record_batch(series: &[SeriesBacktest], levels: &[f64]) -> R
         columns.push(Arc::new(hi.finish()));
     }
     Ok(RecordBatch::try_new(
-        Arc::new(forecast_schema(levels)),
+        Arc::new(backtest_schema(levels)),
         columns,
     )?)
 }
@@ -497,7 +502,7 @@ pub fn metrics_to_record_batch(series: &[SeriesBacktest], levels: &[f64]) -> Res
         )));
     }
     for &level in levels {
-        let label = level_label(level);
+        let label = level;
         let of = |f: fn(&crate::metrics::IntervalAccuracy) -> f64| -> ArrayRef {
             Arc::new(Float64Array::from_iter(
                 series.iter().map(|s| s.accuracy.interval(level).map(f)),

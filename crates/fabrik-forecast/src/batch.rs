@@ -17,11 +17,9 @@ use crate::series::{Series, SeriesSet};
 
 /// The column name of an interval bound: `lo_80`, `hi_95`, `lo_97.5`.
 pub fn bound_column(side: &str, level: f64) -> String {
-    if level.fract() == 0.0 {
-        format!("{side}_{level:.0}")
-    } else {
-        format!("{side}_{level}")
-    }
+    // f64's Display prints integral values without a fraction ("80") and others in the
+    // shortest form that round-trips ("97.5").
+    format!("{side}_{level}")
 }
 
 /// The schema of forecasts: `series_id`, `ts` (the period's start, µs UTC), `step`

@@ -46,8 +46,8 @@ pub fn model(name: &str, season: usize) -> Result<Box<dyn Model>> {
     Ok(match name.trim().to_ascii_lowercase().as_str() {
         "auto" => auto(season),
         "ets" | "autoets" => Box::new(AutoEts::new(season)),
-        "theta" | "autotheta" => conformal(Box::new(AutoTheta::new(season)), false),
-        "naive" | "seasonalnaive" | "snaive" => Box::new(SeasonalNaive::new(season)),
+        "theta" | "autotheta" => conformal(Box::new(AutoTheta { season }), false),
+        "naive" | "seasonalnaive" | "snaive" => Box::new(SeasonalNaive { season }),
         "croston" | "crostonoptimized" => conformal(Box::new(CrostonOptimized), true),
         "sba" | "crostonsba" => conformal(Box::new(CrostonSba), true),
         "tsb" => conformal(Box::new(TsbOptimized), true),
@@ -69,8 +69,8 @@ pub fn auto(season: usize) -> Box<dyn Model> {
     };
     let regular: Vec<Box<dyn Model>> = vec![
         Box::new(AutoEts::new(season)),
-        conformal(Box::new(AutoTheta::new(season)), false),
-        Box::new(SeasonalNaive::new(season)),
+        conformal(Box::new(AutoTheta { season }), false),
+        Box::new(SeasonalNaive { season }),
     ];
     let intermittent: Vec<Box<dyn Model>> = vec![
         conformal(Box::new(CrostonSba), true),
