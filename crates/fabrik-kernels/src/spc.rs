@@ -6,9 +6,9 @@
 //!   accumulator behind it.
 //! - [`rules`]: the Shewhart individuals chart with the Western Electric rules and the
 //!   Nelson rules ([`ShewhartState`], [`shewhart`]).
-//! - [`ewma`]: the exponentially weighted moving average chart ([`EwmaState`],
+//! - [`ewma`](mod@ewma): the exponentially weighted moving average chart ([`EwmaState`],
 //!   [`ewma()`](ewma::ewma)).
-//! - [`cusum`]: the tabular CUSUM ([`CusumState`], [`cusum()`](cusum::cusum)).
+//! - [`cusum`](mod@cusum): the tabular CUSUM ([`CusumState`], [`cusum()`](cusum::cusum)).
 //! - [`Capability`]: process capability Cp, Cpk, Pp, Ppk against specification limits.
 //!
 //! # Sigma
