@@ -144,6 +144,46 @@ pub enum Error {
     /// An Arrow kernel failed.
     #[error(transparent)]
     Arrow(#[from] arrow::error::ArrowError),
+    /// Control limits with a centre line that is not finite or a sigma that is not finite
+    /// and positive (a constant baseline has sigma 0).
+    #[error(
+        "control limits need a finite centre line and a finite, positive sigma, got centre {center} and sigma {sigma}"
+    )]
+    SpcLimits {
+        /// The centre line.
+        center: f64,
+        /// The sigma.
+        sigma: f64,
+    },
+    /// A baseline with too few (non-missing) readings to estimate sigma.
+    #[error("a baseline needs at least {needed} readings that are not NaN or null, got {found}")]
+    SpcTooFewPoints {
+        /// The readings found.
+        found: u64,
+        /// The readings needed.
+        needed: u64,
+    },
+    /// A control chart parameter out of its range.
+    #[error("control chart parameter {name} must be {expected}, got {value}")]
+    SpcParameter {
+        /// The parameter's name.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// Its range.
+        expected: &'static str,
+    },
+    /// Specification limits with neither limit, a limit that is not finite, or a lower
+    /// limit not below the upper.
+    #[error(
+        "specification limits need at least one finite limit and LSL < USL, got LSL {lsl:?} and USL {usl:?}"
+    )]
+    SpecLimits {
+        /// The lower specification limit given.
+        lsl: Option<f64>,
+        /// The upper specification limit given.
+        usl: Option<f64>,
+    },
 }
 
 /// The result type of `fabrik-kernels`.

@@ -15,6 +15,9 @@
 //! - [`gapfill`]: one series onto a regular time grid, missing points filled by LOCF or
 //!   linear interpolation up to a maximum gap.
 //! - [`lttb`]: largest-triangle-three-buckets downsampling.
+//! - [`spc`]: statistical process control of one series: control limits from a baseline,
+//!   the Shewhart individuals chart with the Western Electric and Nelson rules, EWMA and
+//!   tabular CUSUM charts (streaming states), process capability (Cp, Cpk, Pp, Ppk).
 
 pub mod bucket;
 pub mod error;
@@ -23,6 +26,7 @@ pub mod lttb;
 pub mod rollup;
 pub mod series;
 pub mod sketch;
+pub mod spc;
 
 pub use bucket::{Bucket, CalendarUnit};
 pub use error::{Error, Result};

@@ -1,0 +1,3 @@
+//! Integration tests of `fabrik-ops` (one binary).
+
+mod sequence;
