@@ -103,6 +103,14 @@ pub enum Error {
     /// Reading or writing a file failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A model specification that cannot be used (e.g. an ETS form like `"MAdM"`).
+    #[error("model specification {spec:?}: {problem}")]
+    Spec {
+        /// The specification given.
+        spec: String,
+        /// What is wrong with it and what is expected.
+        problem: &'static str,
+    },
 }
 
 impl Error {

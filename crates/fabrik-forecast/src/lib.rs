@@ -4,10 +4,14 @@
 //!
 //! - [`model`]: what a model is ([`Model`], [`Fitted`], [`Forecast`]).
 //! - [`optim`]: the bounded Nelder-Mead minimiser the models' likelihoods use.
+//! - [`ets`]: exponential smoothing state-space models ([`Ets`]) and their automatic
+//!   selection ([`AutoEts`]).
 
 pub mod error;
+pub mod ets;
 pub mod model;
 pub mod optim;
 
 pub use error::{Error, Result};
+pub use ets::{AutoEts, Ets, EtsParams, EtsSpec, EtsStates, FittedEts};
 pub use model::{Criteria, Fitted, Forecast, Interval, Model};
