@@ -17,15 +17,36 @@ use crate::theta::AutoTheta;
 
 /// The models [`model`] knows, with a line on each.
 pub const MODELS: &[(&str, &str)] = &[
-    ("auto", "fabrik's choice per series: class (regular or intermittent), then a backtest"),
+    (
+        "auto",
+        "fabrik's choice per series: class (regular or intermittent), then a backtest",
+    ),
     ("ets", "AutoETS: exponential smoothing, form chosen by AICc"),
-    ("theta", "AutoTheta: standard, optimised and dynamic theta, the best in-sample"),
+    (
+        "theta",
+        "AutoTheta: standard, optimised and dynamic theta, the best in-sample",
+    ),
     ("naive", "seasonal naive: the value one season ago"),
-    ("croston", "Croston with optimised smoothing (intermittent demand)"),
-    ("sba", "Syntetos-Boylan approximation of Croston (intermittent demand)"),
-    ("tsb", "Teunter-Syntetos-Babai, optimised (intermittent demand, obsolescence)"),
-    ("adida", "ADIDA: temporal aggregation of intermittent demand"),
-    ("imapa", "IMAPA: ADIDA over several aggregation levels, averaged"),
+    (
+        "croston",
+        "Croston with optimised smoothing (intermittent demand)",
+    ),
+    (
+        "sba",
+        "Syntetos-Boylan approximation of Croston (intermittent demand)",
+    ),
+    (
+        "tsb",
+        "Teunter-Syntetos-Babai, optimised (intermittent demand, obsolescence)",
+    ),
+    (
+        "adida",
+        "ADIDA: temporal aggregation of intermittent demand",
+    ),
+    (
+        "imapa",
+        "IMAPA: ADIDA over several aggregation levels, averaged",
+    ),
 ];
 
 /// Rolling-origin windows used to calibrate conformal intervals.
@@ -56,7 +77,11 @@ pub fn model(name: &str, season: usize) -> Result<Box<dyn Model>> {
         _ => {
             return Err(Error::UnknownModel {
                 name: name.to_string(),
-                known: MODELS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+                known: MODELS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         }
     })

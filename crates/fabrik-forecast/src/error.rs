@@ -122,6 +122,14 @@ pub enum Error {
         /// The length it has.
         got: usize,
     },
+    /// A model specification that cannot be used (e.g. an ETS form like `"MAdM"`).
+    #[error("model specification {spec:?}: {problem}")]
+    Spec {
+        /// The specification given.
+        spec: String,
+        /// What is wrong with it and what is expected.
+        problem: &'static str,
+    },
 }
 
 impl Error {

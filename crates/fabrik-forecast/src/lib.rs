@@ -6,7 +6,10 @@
 //! - [`series`]: demand series by day, ISO week or month, gap-filled with zeros; long-format
 //!   CSV input checked line by line.
 //! - [`batch`]: every series of a set forecast in parallel, as one Arrow batch.
+//! - [`catalog`]: the models by name, and fabrik's automatic choice (`auto`).
 //! - [`optim`]: the bounded Nelder-Mead minimiser the models' likelihoods use.
+//! - [`ets`]: exponential smoothing state-space models ([`Ets`]) and their automatic
+//!   selection ([`AutoEts`]).
 //! - [`naive`]: the seasonal naive and naive methods.
 //! - [`theta`]: the Theta family (standard, optimised, dynamic) and [`AutoTheta`].
 //! - [`intermittent`]: Croston, SBA, TSB, ADIDA, IMAPA for sparse demand, and the
@@ -19,8 +22,10 @@
 
 pub mod backtest;
 pub mod batch;
+pub mod catalog;
 pub mod conformal;
 pub mod error;
+pub mod ets;
 pub mod intermittent;
 pub mod metrics;
 pub mod model;
@@ -38,6 +43,7 @@ pub use backtest::{Backtest, BacktestResult};
 pub use batch::{Forecasts, forecast_set};
 pub use conformal::{Conformal, ConformalMethod};
 pub use error::{Error, Result};
+pub use ets::{AutoEts, Ets, EtsParams, EtsSpec, EtsStates, FittedEts};
 pub use intermittent::{
     Adida, CrostonClassic, CrostonOptimized, CrostonSba, DemandClass, Imapa, Tsb, TsbOptimized,
     classify,
