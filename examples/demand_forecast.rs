@@ -80,12 +80,21 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     };
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--lake" => args.lake = it.next().map(PathBuf::from).ok_or("--lake needs a directory")?,
+            "--lake" => {
+                args.lake = it
+                    .next()
+                    .map(PathBuf::from)
+                    .ok_or("--lake needs a directory")?
+            }
             "--horizon" => args.horizon = number("--horizon", it.next())?,
             "--top" => args.top = number("--top", it.next())?,
             "--svg" => args.svg = Some(it.next().map(PathBuf::from).ok_or("--svg needs a file")?),
             "--series-out" => {
-                args.series_out = Some(it.next().map(PathBuf::from).ok_or("--series-out needs a directory")?)
+                args.series_out = Some(
+                    it.next()
+                        .map(PathBuf::from)
+                        .ok_or("--series-out needs a directory")?,
+                )
             }
             "--scale" => {
                 let v = it.next().unwrap_or_default();
@@ -130,14 +139,32 @@ async fn run(args: &Args) -> fabrik::Result<()> {
     let lake = Lake::open(&args.lake.to_string_lossy()).await?;
     if !lake.tables().await?.contains(&Table::Orders) {
         // 0. No orders yet: generate a small plant's orders and ingest them.
-        let dir = args.lake.parent().map_or_else(|| PathBuf::from("."), PathBuf::from);
+        let dir = args
+            .lake
+            .parent()
+            .map_or_else(|| PathBuf::from("."), PathBuf::from);
         if !args.quiet {
-            eprintln!("no orders in {}: generating a small plant into {} ...", args.lake.display(), dir.display());
+            eprintln!(
+                "no orders in {}: generating a small plant into {} ...",
+                args.lake.display(),
+                dir.display()
+            );
         }
-        let config = args.scale.map_or_else(|| PlantConfig::small(42), |x| PlantConfig::at_scale(x, 42));
+        let config = args
+            .scale
+            .map_or_else(|| PlantConfig::small(42), |x| PlantConfig::at_scale(x, 42));
         generate(&config, &dir, &[Format::Parquet], &mut |_| {})?;
-        let input = dir.join(Format::Parquet.dir_name()).join(Table::Orders.name());
-        ingest(&lake, Table::Orders, &[input.to_string_lossy().into_owned()], &IngestOptions::default(), &mut |_, _| {}).await?;
+        let input = dir
+            .join(Format::Parquet.dir_name())
+            .join(Table::Orders.name());
+        ingest(
+            &lake,
+            Table::Orders,
+            &[input.to_string_lossy().into_owned()],
+            &IngestOptions::default(),
+            &mut |_, _| {},
+        )
+        .await?;
     }
     let session = Session::new()?;
     session.register_lake(&lake).await?;
@@ -146,16 +173,35 @@ async fn run(args: &Args) -> fabrik::Result<()> {
     //    dropped when it is not complete (the data ends mid-week).
     let week = Frequency::Week;
     let last = last_order(&session).await?;
-    let families = complete_weeks(session.demand_series(DemandLevel::Family, week, Fill::default()).await?, last);
-    let options = complete_weeks(session.demand_series(DemandLevel::AllOptions, week, Fill::default()).await?, last);
+    let families = complete_weeks(
+        session
+            .demand_series(DemandLevel::Family, week, Fill::default())
+            .await?,
+        last,
+    );
+    let options = complete_weeks(
+        session
+            .demand_series(DemandLevel::AllOptions, week, Fill::default())
+            .await?,
+        last,
+    );
     if let Some(dir) = &args.series_out {
         std::fs::create_dir_all(dir).map_err(fabrik::forecast::Error::from)?;
-        let skus = complete_weeks(session.demand_series(DemandLevel::Sku, week, Fill::default()).await?, last);
+        let skus = complete_weeks(
+            session
+                .demand_series(DemandLevel::Sku, week, Fill::default())
+                .await?,
+            last,
+        );
         for (name, set) in [("family", &families), ("option", &options), ("sku", &skus)] {
             let path = dir.join(format!("{name}_weekly.csv"));
             write_long_csv(&path, set)?;
             if !args.quiet {
-                eprintln!("wrote {} {name} series to {}", set.series.len(), path.display());
+                eprintln!(
+                    "wrote {} {name} series to {}",
+                    set.series.len(),
+                    path.display()
+                );
             }
         }
     }
@@ -165,22 +211,49 @@ async fn run(args: &Args) -> fabrik::Result<()> {
     let levels = [80.0, 95.0];
     let model = catalog::model("auto", season)?;
     let progress = CountProgress::new("forecasting family totals", args.quiet);
-    let family_fc = fabrik::forecast::forecast_set(&families, model.as_ref(), args.horizon, &levels, &|d, t| progress.update(d, t))?;
+    let family_fc = fabrik::forecast::forecast_set(
+        &families,
+        model.as_ref(),
+        args.horizon,
+        &levels,
+        &|d, t| progress.update(d, t),
+    )?;
     progress.finish();
     let shares = share_series(&options, &families);
     let progress = CountProgress::new("forecasting option shares", args.quiet);
-    let share_fc = fabrik::forecast::forecast_set(&shares, model.as_ref(), args.horizon, &[], &|d, t| progress.update(d, t))?;
+    let share_fc =
+        fabrik::forecast::forecast_set(&shares, model.as_ref(), args.horizon, &[], &|d, t| {
+            progress.update(d, t)
+        })?;
     progress.finish();
     let option_fc = coherent_options(&family_fc, &share_fc, &options, args.horizon, &levels);
 
     // 3. Into the lake, then the movers.
-    let outcome = write_demand_forecast(&lake, "option", &options, &option_fc, &format!("demand_forecast-{}", options.series.iter().map(|s| s.end()).max().unwrap_or(0))).await?;
+    let outcome = write_demand_forecast(
+        &lake,
+        "option",
+        &options,
+        &option_fc,
+        &format!(
+            "demand_forecast-{}",
+            options.series.iter().map(|s| s.end()).max().unwrap_or(0)
+        ),
+    )
+    .await?;
     if !args.quiet {
-        eprintln!("demand_forecast: {} rows at lake version {}", outcome.rows_written, outcome.version);
+        eprintln!(
+            "demand_forecast: {} rows at lake version {}",
+            outcome.rows_written, outcome.version
+        );
     }
     let movers = top_movers(&options, &option_fc, args.horizon, args.top);
     print_movers(&movers, &options, args.horizon);
-    let svg = args.svg.clone().unwrap_or_else(|| args.lake.parent().map_or_else(|| PathBuf::from("."), PathBuf::from).join("demand_forecast.svg"));
+    let svg = args.svg.clone().unwrap_or_else(|| {
+        args.lake
+            .parent()
+            .map_or_else(|| PathBuf::from("."), PathBuf::from)
+            .join("demand_forecast.svg")
+    });
     std::fs::write(&svg, chart(&movers)).map_err(fabrik::forecast::Error::from)?;
     println!("\nchart of the top movers: {}", svg.display());
     for e in family_fc.failures.iter().chain(&share_fc.failures) {
@@ -215,7 +288,11 @@ async fn last_order(session: &Session) -> fabrik::Result<i64> {
     Ok(batches
         .first()
         .filter(|b| b.num_rows() > 0 && !b.column(0).is_null(0))
-        .and_then(|b| b.column(0).as_primitive_opt::<TimestampMicrosecondType>().map(|a| a.value(0)))
+        .and_then(|b| {
+            b.column(0)
+                .as_primitive_opt::<TimestampMicrosecondType>()
+                .map(|a| a.value(0))
+        })
         .unwrap_or(i64::MAX))
 }
 
@@ -229,7 +306,8 @@ fn family_and_option(id: &str) -> (&str, &str) {
 /// Each option value's share of its family's units per week (0 where the family sold
 /// nothing), aligned on the family series.
 fn share_series(options: &SeriesSet, families: &SeriesSet) -> SeriesSet {
-    let by_id: HashMap<&str, &Series> = families.series.iter().map(|s| (s.id.as_str(), s)).collect();
+    let by_id: HashMap<&str, &Series> =
+        families.series.iter().map(|s| (s.id.as_str(), s)).collect();
     let series = options
         .series
         .iter()
@@ -237,25 +315,50 @@ fn share_series(options: &SeriesSet, families: &SeriesSet) -> SeriesSet {
             let fam = by_id.get(family_and_option(&s.id).0)?;
             let values = (s.start..s.end())
                 .map(|p| {
-                    let total = fam.values.get((p - fam.start) as usize).copied().unwrap_or(0.0);
-                    if total > 0.0 { s.values[(p - s.start) as usize] / total } else { 0.0 }
+                    let total = fam
+                        .values
+                        .get((p - fam.start) as usize)
+                        .copied()
+                        .unwrap_or(0.0);
+                    if total > 0.0 {
+                        s.values[(p - s.start) as usize] / total
+                    } else {
+                        0.0
+                    }
                 })
                 .collect();
-            Some(Series { id: s.id.clone(), start: s.start, values })
+            Some(Series {
+                id: s.id.clone(),
+                start: s.start,
+                values,
+            })
         })
         .collect();
-    SeriesSet { frequency: options.frequency, label: options.label, series }
+    SeriesSet {
+        frequency: options.frequency,
+        label: options.label,
+        series,
+    }
 }
 
 /// Option forecasts = family forecast × the option's forecast share, the shares of one
 /// option within a family rescaled to sum to one (clipped at zero first), intervals scaled
 /// from the family's: coherent by construction.
-fn coherent_options(family: &Forecasts, shares: &Forecasts, options: &SeriesSet, horizon: usize, levels: &[f64]) -> Forecasts {
-    let fam: HashMap<&str, &SeriesForecast> = family.series.iter().map(|f| (f.id.as_str(), f)).collect();
+fn coherent_options(
+    family: &Forecasts,
+    shares: &Forecasts,
+    options: &SeriesSet,
+    horizon: usize,
+    levels: &[f64],
+) -> Forecasts {
+    let fam: HashMap<&str, &SeriesForecast> =
+        family.series.iter().map(|f| (f.id.as_str(), f)).collect();
     // Sum of the clipped share forecasts per (family, option) and step.
     let mut sums: HashMap<(&str, &str), Vec<f64>> = HashMap::new();
     for s in &shares.series {
-        let entry = sums.entry(family_and_option(&s.id)).or_insert_with(|| vec![0.0; horizon]);
+        let entry = sums
+            .entry(family_and_option(&s.id))
+            .or_insert_with(|| vec![0.0; horizon]);
         for (acc, v) in entry.iter_mut().zip(&s.forecast.mean) {
             *acc += v.max(0.0);
         }
@@ -269,23 +372,45 @@ fn coherent_options(family: &Forecasts, shares: &Forecasts, options: &SeriesSet,
             let f = fam.get(key.0)?;
             let sum = sums.get(&key)?;
             let share: Vec<f64> = (0..horizon)
-                .map(|h| if sum[h] > 0.0 { s.forecast.mean[h].max(0.0) / sum[h] } else { 0.0 })
+                .map(|h| {
+                    if sum[h] > 0.0 {
+                        s.forecast.mean[h].max(0.0) / sum[h]
+                    } else {
+                        0.0
+                    }
+                })
                 .collect();
-            let scale = |v: &[f64]| v.iter().zip(&share).map(|(x, w)| x.max(0.0) * w).collect::<Vec<f64>>();
+            let scale = |v: &[f64]| {
+                v.iter()
+                    .zip(&share)
+                    .map(|(x, w)| x.max(0.0) * w)
+                    .collect::<Vec<f64>>()
+            };
             let intervals = levels
                 .iter()
                 .filter_map(|&l| f.forecast.interval(l))
-                .map(|i| Interval { level: i.level, lo: scale(&i.lo), hi: scale(&i.hi) })
+                .map(|i| Interval {
+                    level: i.level,
+                    lo: scale(&i.lo),
+                    hi: scale(&i.hi),
+                })
                 .collect();
             Some(SeriesForecast {
                 id: s.id.clone(),
                 start,
                 model: format!("{} × share {}", f.model, s.model),
-                forecast: Forecast { mean: scale(&f.forecast.mean), intervals },
+                forecast: Forecast {
+                    mean: scale(&f.forecast.mean),
+                    intervals,
+                },
             })
         })
         .collect();
-    Forecasts { series, failures: Vec::new(), levels: levels.to_vec() }
+    Forecasts {
+        series,
+        failures: Vec::new(),
+        levels: levels.to_vec(),
+    }
 }
 
 /// A mover: an option series, its last `horizon` weeks of units, the forecast of the next.
@@ -296,7 +421,12 @@ struct Mover<'a> {
     next: f64,
 }
 
-fn top_movers<'a>(options: &'a SeriesSet, fc: &'a Forecasts, horizon: usize, top: usize) -> Vec<Mover<'a>> {
+fn top_movers<'a>(
+    options: &'a SeriesSet,
+    fc: &'a Forecasts,
+    horizon: usize,
+    top: usize,
+) -> Vec<Mover<'a>> {
     let by_id: HashMap<&str, &Series> = options.series.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut movers: Vec<Mover> = fc
         .series
@@ -305,33 +435,59 @@ fn top_movers<'a>(options: &'a SeriesSet, fc: &'a Forecasts, horizon: usize, top
             let s = by_id.get(f.id.as_str())?;
             let recent: f64 = s.values.iter().rev().take(horizon).sum();
             let next: f64 = f.forecast.mean.iter().sum();
-            Some(Mover { series: s, forecast: f, recent, next })
+            Some(Mover {
+                series: s,
+                forecast: f,
+                recent,
+                next,
+            })
         })
         .filter(|m| m.recent + m.next >= 20.0)
         .collect();
     // Largest change in units first: what the plant must plan for.
-    movers.sort_by(|a, b| (b.next - b.recent).abs().total_cmp(&(a.next - a.recent).abs()).then_with(|| a.series.id.cmp(&b.series.id)));
+    movers.sort_by(|a, b| {
+        (b.next - b.recent)
+            .abs()
+            .total_cmp(&(a.next - a.recent).abs())
+            .then_with(|| a.series.id.cmp(&b.series.id))
+    });
     movers.truncate(top);
     movers
 }
 
 fn print_movers(movers: &[Mover], options: &SeriesSet, horizon: usize) {
-    println!("top movers: the next {horizon} weeks of each option against its last {horizon} weeks\n");
+    println!(
+        "top movers: the next {horizon} weeks of each option against its last {horizon} weeks\n"
+    );
     println!(
         "{:<40} {:>9} {:>9} {:>8}  {:>21}  {:>21}",
-        "family / option = value", "last", "next", "change", "week 1: 80% interval", "week 1: 95% interval"
+        "family / option = value",
+        "last",
+        "next",
+        "change",
+        "week 1: 80% interval",
+        "week 1: 95% interval"
     );
     for m in movers {
-        let change = if m.recent > 0.0 { format!("{:+.0}%", (m.next / m.recent - 1.0) * 100.0) } else { "new".into() };
+        let change = if m.recent > 0.0 {
+            format!("{:+.0}%", (m.next / m.recent - 1.0) * 100.0)
+        } else {
+            "new".into()
+        };
         let band = |level: f64| {
-            m.forecast
-                .forecast
-                .interval(level)
-                .map_or_else(|| "-".to_string(), |i| format!("{:.1} .. {:.1}", i.lo[0], i.hi[0]))
+            m.forecast.forecast.interval(level).map_or_else(
+                || "-".to_string(),
+                |i| format!("{:.1} .. {:.1}", i.lo[0], i.hi[0]),
+            )
         };
         println!(
             "{:<40} {:>9.0} {:>9.0} {:>8}  {:>21}  {:>21}",
-            m.series.id, m.recent, m.next, change, band(80.0), band(95.0)
+            m.series.id,
+            m.recent,
+            m.next,
+            change,
+            band(80.0),
+            band(95.0)
         );
     }
     let first = options.series.iter().map(Series::end).max().unwrap_or(0);
@@ -347,7 +503,12 @@ fn write_long_csv(path: &std::path::Path, set: &SeriesSet) -> fabrik::Result<()>
     let mut out = String::from("series_id,ts,y\n");
     for s in &set.series {
         for (i, y) in s.values.iter().enumerate() {
-            let _ = writeln!(out, "{},{},{y}", s.id, set.label.date(set.frequency, s.start + i as i64));
+            let _ = writeln!(
+                out,
+                "{},{},{y}",
+                s.id,
+                set.label.date(set.frequency, s.start + i as i64)
+            );
         }
     }
     std::fs::write(path, out).map_err(fabrik::forecast::Error::from)?;
@@ -364,10 +525,21 @@ fn chart(movers: &[Mover]) -> String {
         w * cols as f64,
         h * rows as f64 + 24.0
     );
-    let _ = write!(svg, r#"<text x="8" y="16" font-size="13">Weekly units per option: last 52 weeks (grey) and forecast with 80% band (blue)</text>"#);
+    let _ = write!(
+        svg,
+        r#"<text x="8" y="16" font-size="13">Weekly units per option: last 52 weeks (grey) and forecast with 80% band (blue)</text>"#
+    );
     for (k, m) in movers.iter().enumerate() {
         let (x0, y0) = ((k % cols) as f64 * w, (k / cols) as f64 * h + 24.0);
-        let hist: Vec<f64> = m.series.values.iter().rev().take(52).rev().copied().collect();
+        let hist: Vec<f64> = m
+            .series
+            .values
+            .iter()
+            .rev()
+            .take(52)
+            .rev()
+            .copied()
+            .collect();
         let band = m.forecast.forecast.interval(80.0);
         let n = hist.len() + m.forecast.forecast.horizon();
         let top = hist
@@ -376,25 +548,71 @@ fn chart(movers: &[Mover]) -> String {
             .fold(1.0f64, |a, b| a.max(*b));
         let px = |i: usize| x0 + 30.0 + (w - 45.0) * i as f64 / (n.max(2) - 1) as f64;
         let py = |v: f64| y0 + h - 22.0 - (h - 45.0) * v.max(0.0) / top;
-        let _ = write!(svg, r#"<text x="{}" y="{}">{}</text>"#, x0 + 30.0, y0 + 14.0, escape(&m.series.id));
-        let _ = write!(svg, r#"<text x="{}" y="{}" fill="#666">{top:.0}</text>"#, x0 + 2.0, py(top) + 4.0);
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}">{}</text>"#,
+            x0 + 30.0,
+            y0 + 14.0,
+            escape(&m.series.id)
+        );
+        let _ = write!(
+            svg,
+            r##"<text x="{}" y="{}" fill="#666">{top:.0}</text>"##,
+            x0 + 2.0,
+            py(top) + 4.0
+        );
         if let Some(b) = band {
-            let mut pts: Vec<String> = (0..b.hi.len()).map(|j| format!("{:.1},{:.1}", px(hist.len() + j), py(b.hi[j]))).collect();
-            pts.extend((0..b.lo.len()).rev().map(|j| format!("{:.1},{:.1}", px(hist.len() + j), py(b.lo[j]))));
-            let _ = write!(svg, r##"<polygon points="{}" fill="#9ecae1" opacity="0.6"/>"##, pts.join(" "));
+            let mut pts: Vec<String> = (0..b.hi.len())
+                .map(|j| format!("{:.1},{:.1}", px(hist.len() + j), py(b.hi[j])))
+                .collect();
+            pts.extend(
+                (0..b.lo.len())
+                    .rev()
+                    .map(|j| format!("{:.1},{:.1}", px(hist.len() + j), py(b.lo[j]))),
+            );
+            let _ = write!(
+                svg,
+                r##"<polygon points="{}" fill="#9ecae1" opacity="0.6"/>"##,
+                pts.join(" ")
+            );
         }
-        let line = |pts: Vec<String>, colour: &str| format!(r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5"/>"#, pts.join(" "));
-        svg.push_str(&line(hist.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", px(i), py(*v))).collect(), "#777"));
+        let line = |pts: Vec<String>, colour: &str| {
+            format!(
+                r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5"/>"#,
+                pts.join(" ")
+            )
+        };
         svg.push_str(&line(
-            m.forecast.forecast.mean.iter().enumerate().map(|(j, v)| format!("{:.1},{:.1}", px(hist.len() + j), py(*v))).collect(),
+            hist.iter()
+                .enumerate()
+                .map(|(i, v)| format!("{:.1},{:.1}", px(i), py(*v)))
+                .collect(),
+            "#777",
+        ));
+        svg.push_str(&line(
+            m.forecast
+                .forecast
+                .mean
+                .iter()
+                .enumerate()
+                .map(|(j, v)| format!("{:.1},{:.1}", px(hist.len() + j), py(*v)))
+                .collect(),
             "#08519c",
         ));
-        let _ = write!(svg, r##"<line x1="{0:.1}" y1="{1:.1}" x2="{2:.1}" y2="{1:.1}" stroke="#ccc"/>"##, x0 + 30.0, py(0.0), x0 + w - 15.0);
+        let _ = write!(
+            svg,
+            r##"<line x1="{0:.1}" y1="{1:.1}" x2="{2:.1}" y2="{1:.1}" stroke="#ccc"/>"##,
+            x0 + 30.0,
+            py(0.0),
+            x0 + w - 15.0
+        );
     }
     svg.push_str("</svg>\n");
     svg
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -23,7 +23,6 @@
 //! Bad input stops with the file, line and column and what to fix; a series the model
 //! cannot fit (too short) is skipped with the reason printed, the others are written.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -121,7 +120,9 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                             .ok()
                             .filter(|l| *l > 0.0 && *l < 100.0)
                             .ok_or_else(|| {
-                                format!("--level takes percentages in (0, 100) such as 80,95; got {p:?}")
+                                format!(
+                                    "--level takes percentages in (0, 100) such as 80,95; got {p:?}"
+                                )
                             })
                     })
                     .collect::<Result<_, _>>()?;
@@ -178,26 +179,44 @@ fn run(args: &Args) -> fabrik::Result<()> {
     }
     let progress = CountProgress::new("fitting series", args.quiet);
     let report = |done: usize, total: usize| progress.update(done, total);
-    let file = std::fs::File::create(&args.out)?;
+    let file = std::fs::File::create(&args.out).map_err(|e| {
+        fabrik::forecast::Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("cannot create {}: {e}", args.out.display()),
+        ))
+    })?;
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
     let bounds: Vec<String> = args
         .levels
         .iter()
         .flat_map(|&l| [bound_column("lo", l), bound_column("hi", l)])
         .collect();
-    let csv_err = |e: csv::Error| fabrik::Error::from(fabrik::forecast::Error::from(std::io::Error::other(e)));
+    let csv_err = |e: csv::Error| {
+        fabrik::Error::from(fabrik::forecast::Error::from(std::io::Error::other(e)))
+    };
     let date = |period: i64| set.label.date(set.frequency, period);
     let skipped;
     match args.backtest {
         None => {
-            let forecasts = fabrik::forecast::forecast_set(&set, model.as_ref(), args.horizon, &args.levels, &report)?;
+            let forecasts = fabrik::forecast::forecast_set(
+                &set,
+                model.as_ref(),
+                args.horizon,
+                &args.levels,
+                &report,
+            )?;
             progress.finish();
             let mut header = vec!["series_id", "ts", "model", "mean"];
             header.extend(bounds.iter().map(String::as_str));
             w.write_record(&header).map_err(csv_err)?;
             for s in &forecasts.series {
                 for h in 0..s.forecast.horizon() {
-                    let mut row = vec![s.id.clone(), date(s.start + h as i64), s.model.clone(), s.forecast.mean[h].to_string()];
+                    let mut row = vec![
+                        s.id.clone(),
+                        date(s.start + h as i64),
+                        s.model.clone(),
+                        s.forecast.mean[h].to_string(),
+                    ];
                     for &l in &args.levels {
                         match s.forecast.interval(l) {
                             Some(i) => row.extend([i.lo[h].to_string(), i.hi[h].to_string()]),
@@ -209,7 +228,11 @@ fn run(args: &Args) -> fabrik::Result<()> {
             }
             skipped = forecasts.failures;
             if !args.quiet {
-                eprintln!("wrote {} series to {}", forecasts.series.len(), args.out.display());
+                eprintln!(
+                    "wrote {} series to {}",
+                    forecasts.series.len(),
+                    args.out.display()
+                );
             }
         }
         Some((windows, step)) => {
@@ -226,8 +249,11 @@ fn run(args: &Args) -> fabrik::Result<()> {
             let mut header = vec!["series_id", "cutoff", "ts", "model", "y", "mean"];
             header.extend(bounds.iter().map(String::as_str));
             w.write_record(&header).map_err(csv_err)?;
-            let start_of: std::collections::HashMap<&str, i64> =
-                set.series.iter().map(|s| (s.id.as_str(), s.start)).collect();
+            let start_of: std::collections::HashMap<&str, i64> = set
+                .series
+                .iter()
+                .map(|s| (s.id.as_str(), s.start))
+                .collect();
             for result in &run.series {
                 let start = start_of.get(result.series.as_str()).copied().unwrap_or(0);
                 for window in &result.windows {
@@ -254,11 +280,23 @@ fn run(args: &Args) -> fabrik::Result<()> {
             }
             skipped = run.failures;
             let a = &run.aggregate;
-            println!("backtest: {windows} windows of {} periods, step {step}, season {season}", args.horizon);
+            println!(
+                "backtest: {windows} windows of {} periods, step {step}, season {season}",
+                args.horizon
+            );
             println!("  series scored  {}", a.series);
-            println!("  MASE   mean {:.4}  geometric mean {:.4}", a.mase_mean, a.mase_gmean);
-            println!("  RMSSE  mean {:.4}  geometric mean {:.4}", a.rmsse_mean, a.rmsse_gmean);
-            println!("  sMAPE  {:.2}   WAPE {:.4}   bias {:+.4}", a.smape_mean, a.wape, a.bias);
+            println!(
+                "  MASE   mean {:.4}  geometric mean {:.4}",
+                a.mase_mean, a.mase_gmean
+            );
+            println!(
+                "  RMSSE  mean {:.4}  geometric mean {:.4}",
+                a.rmsse_mean, a.rmsse_gmean
+            );
+            println!(
+                "  sMAPE  {:.2}   WAPE {:.4}   bias {:+.4}",
+                a.smape_mean, a.wape, a.bias
+            );
             for i in &a.intervals {
                 println!("  {}% interval coverage {:.3}", i.level, i.coverage);
             }

@@ -145,7 +145,7 @@ impl CountProgress {
     }
 
     fn line(&self, done: usize, total: usize) -> String {
-        let pct = if total == 0 { 100 } else { done * 100 / total };
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
         format!("{}: {done} / {total} ({pct}%)", self.label)
     }
 }

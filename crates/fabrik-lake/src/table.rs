@@ -586,8 +586,8 @@ impl ResultTable {
                 datafusion::parquet::basic::ZstdLevel::try_new(3)?,
             ))
             .build();
-        let commit = CommitProperties::default()
-            .with_application_transaction(Transaction::new(app_id, 0));
+        let commit =
+            CommitProperties::default().with_application_transaction(Transaction::new(app_id, 0));
         let dt = dt
             .write(batches)
             .with_save_mode(SaveMode::Overwrite)

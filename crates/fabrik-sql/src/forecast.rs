@@ -33,7 +33,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::catalog::{Session as CatalogSession, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::{
+    Session as CatalogSession, TableFunctionArgs, TableFunctionImpl, TableProvider,
+};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result as DFResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -43,12 +45,14 @@ use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PhysicalExpr, PlanProperties,
+    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning,
+    PhysicalExpr, PlanProperties,
 };
 use datafusion::prelude::SessionContext;
 use fabrik_forecast::batch::{Forecasts, forecast_schema, forecast_set};
 use fabrik_forecast::series::{Fill, Frequency, SeriesSet};
-use fabrik_lake::{Lake, WriteOutcome};
+use fabrik_lake::Lake;
+use fabrik_lake::table::WriteOutcome;
 use futures::TryStreamExt;
 
 use crate::error::{Error, Result};
@@ -178,7 +182,11 @@ pub fn series_batch(set: &SeriesSet) -> Result<RecordBatch> {
     }
     Ok(RecordBatch::try_new(
         demand_series_schema(),
-        vec![Arc::new(id.finish()), Arc::new(ts.finish()), Arc::new(y.finish())],
+        vec![
+            Arc::new(id.finish()),
+            Arc::new(ts.finish()),
+            Arc::new(y.finish()),
+        ],
     )?)
 }
 
@@ -223,9 +231,13 @@ fn with_level(batch: &RecordBatch, level: &str) -> Result<RecordBatch> {
     use datafusion::arrow::array::{ArrayRef, StringArray};
     let mut fields = vec![Field::new("level", DataType::Utf8, false)];
     fields.extend(batch.schema().fields().iter().map(|f| f.as_ref().clone()));
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from(vec![level; batch.num_rows()]))];
+    let mut columns: Vec<ArrayRef> =
+        vec![Arc::new(StringArray::from(vec![level; batch.num_rows()]))];
     columns.extend(batch.columns().iter().cloned());
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 /// Registers [`DEMAND_SERIES`] and [`FORECAST`] in `ctx`.
@@ -234,7 +246,12 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udtf(FORECAST, Arc::new(ForecastFunction));
 }
 
-fn frequency_arg(function: &'static str, usage: &'static str, exprs: &[Expr], position: usize) -> DFResult<Frequency> {
+fn frequency_arg(
+    function: &'static str,
+    usage: &'static str,
+    exprs: &[Expr],
+    position: usize,
+) -> DFResult<Frequency> {
     exprs
         .get(position - 1)
         .and_then(string)
@@ -244,7 +261,9 @@ fn frequency_arg(function: &'static str, usage: &'static str, exprs: &[Expr], po
                 function,
                 position,
                 expected: "'day', 'week' or 'month'",
-                found: exprs.get(position - 1).map_or_else(|| "nothing".into(), |e| e.to_string()),
+                found: exprs
+                    .get(position - 1)
+                    .map_or_else(|| "nothing".into(), |e| e.to_string()),
                 usage,
             })
         })
@@ -305,15 +324,17 @@ impl TableFunctionImpl for DemandSeriesFunction {
                 found: exprs.len(),
             }));
         }
-        let level = string(&exprs[0]).and_then(DemandLevel::parse).ok_or_else(|| {
-            external(Error::TableFunctionArgument {
-                function: DEMAND_SERIES,
-                position: 1,
-                expected: "'sku', 'family', 'region', 'channel', 'option' or an option column",
-                found: exprs[0].to_string(),
-                usage: DEMAND_SERIES_USAGE,
-            })
-        })?;
+        let level = string(&exprs[0])
+            .and_then(DemandLevel::parse)
+            .ok_or_else(|| {
+                external(Error::TableFunctionArgument {
+                    function: DEMAND_SERIES,
+                    position: 1,
+                    expected: "'sku', 'family', 'region', 'channel', 'option' or an option column",
+                    found: exprs[0].to_string(),
+                    usage: DEMAND_SERIES_USAGE,
+                })
+            })?;
         let frequency = frequency_arg(DEMAND_SERIES, DEMAND_SERIES_USAGE, exprs, 2)?;
         // Plan the level's SQL as the inner query of a call with it as argument 1.
         let sql = Expr::Literal(
@@ -353,7 +374,10 @@ impl TableFunctionImpl for ForecastFunction {
             })
         };
         if inner.keys != 1 {
-            return Err(arg(1, "a query of exactly three columns: a series id, a TIMESTAMP and a quantity"));
+            return Err(arg(
+                1,
+                "a query of exactly three columns: a series id, a TIMESTAMP and a quantity",
+            ));
         }
         let frequency = frequency_arg(FORECAST, FORECAST_USAGE, exprs, 2)?;
         let horizon = integer(&exprs[2])
@@ -363,7 +387,8 @@ impl TableFunctionImpl for ForecastFunction {
         let model = match exprs.get(3) {
             None => "auto".to_string(),
             Some(e) => {
-                let name = string(e).ok_or_else(|| arg(4, "a model name as a string, e.g. 'auto' or 'ets'"))?;
+                let name = string(e)
+                    .ok_or_else(|| arg(4, "a model name as a string, e.g. 'auto' or 'ets'"))?;
                 // Refuse an unknown model while planning, not at execution.
                 fabrik_forecast::catalog::model(name, frequency.season())
                     .map_err(|e| external(Error::Forecast(e)))?;
@@ -376,10 +401,20 @@ impl TableFunctionImpl for ForecastFunction {
                 .and_then(|s| {
                     s.split(',')
                         .filter(|p| !p.trim().is_empty())
-                        .map(|p| p.trim().parse::<f64>().ok().filter(|l| *l > 0.0 && *l < 100.0))
+                        .map(|p| {
+                            p.trim()
+                                .parse::<f64>()
+                                .ok()
+                                .filter(|l| *l > 0.0 && *l < 100.0)
+                        })
                         .collect::<Option<Vec<f64>>>()
                 })
-                .ok_or_else(|| arg(5, "interval levels in percent as a string, e.g. '80,95' (or '' for none)"))?,
+                .ok_or_else(|| {
+                    arg(
+                        5,
+                        "interval levels in percent as a string, e.g. '80,95' (or '' for none)",
+                    )
+                })?,
         };
         Ok(Arc::new(CollectTable {
             inner,
@@ -418,7 +453,11 @@ impl TableProvider for CollectTable {
         _limit: Option<usize>,
     ) -> DFResult<Arc<dyn ExecutionPlan>> {
         let input = state.create_physical_plan(&self.inner.plan).await?;
-        Ok(Arc::new(CollectExec::try_new(input, self.job.clone(), projection.cloned())?))
+        Ok(Arc::new(CollectExec::try_new(
+            input,
+            self.job.clone(),
+            projection.cloned(),
+        )?))
     }
 }
 
@@ -433,7 +472,11 @@ struct CollectExec {
 }
 
 impl CollectExec {
-    fn try_new(input: Arc<dyn ExecutionPlan>, job: Job, projection: Option<Vec<usize>>) -> DFResult<Self> {
+    fn try_new(
+        input: Arc<dyn ExecutionPlan>,
+        job: Job,
+        projection: Option<Vec<usize>>,
+    ) -> DFResult<Self> {
         let schema = job.schema();
         let projected = match &projection {
             Some(p) => Arc::new(schema.project(p)?),
@@ -517,11 +560,12 @@ impl ExecutionPlan for CollectExec {
                 "CollectExec has one partition, asked for {partition}"
             )));
         }
-        let input: Arc<dyn ExecutionPlan> = if self.input.output_partitioning().partition_count() > 1 {
-            Arc::new(CoalescePartitionsExec::new(Arc::clone(&self.input)))
-        } else {
-            Arc::clone(&self.input)
-        };
+        let input: Arc<dyn ExecutionPlan> =
+            if self.input.output_partitioning().partition_count() > 1 {
+                Arc::new(CoalescePartitionsExec::new(Arc::clone(&self.input)))
+            } else {
+                Arc::clone(&self.input)
+            };
         let stream = input.execute(0, context)?;
         let job = self.job.clone();
         let projection = self.projection.clone();

@@ -14,14 +14,62 @@ use fabrik_sql::forecast::{DemandLevel, write_demand_forecast};
 /// Order lines: (created_at, family, sku, capacity_kg, color, quantity, status).
 const ORDERS: &[(&str, &str, &str, &str, &str, &str, &str)] = &[
     // Week of Monday 2026-01-05.
-    ("2026-01-05T09:00:00Z", "washing_machine", "WM-08", "8", "white", "1", "placed"),
-    ("2026-01-11T23:59:59Z", "washing_machine", "WM-09", "9", "graphite", "2", "delivered"),
-    ("2026-01-07T12:00:00Z", "fridge", "FR-1", "", "white", "1", "placed"),
+    (
+        "2026-01-05T09:00:00Z",
+        "washing_machine",
+        "WM-08",
+        "8",
+        "white",
+        "1",
+        "placed",
+    ),
+    (
+        "2026-01-11T23:59:59Z",
+        "washing_machine",
+        "WM-09",
+        "9",
+        "graphite",
+        "2",
+        "delivered",
+    ),
+    (
+        "2026-01-07T12:00:00Z",
+        "fridge",
+        "FR-1",
+        "",
+        "white",
+        "1",
+        "placed",
+    ),
     // Week of 2026-01-12: only a cancelled order (does not count).
-    ("2026-01-13T08:00:00Z", "washing_machine", "WM-08", "8", "white", "5", "cancelled"),
+    (
+        "2026-01-13T08:00:00Z",
+        "washing_machine",
+        "WM-08",
+        "8",
+        "white",
+        "5",
+        "cancelled",
+    ),
     // Week of 2026-01-19: nothing. Week of 2026-01-26:
-    ("2026-01-26T00:00:00Z", "washing_machine", "WM-08", "8", "white", "3", "shipped"),
-    ("2026-02-01T10:00:00Z", "fridge", "FR-1", "", "graphite", "2", "placed"),
+    (
+        "2026-01-26T00:00:00Z",
+        "washing_machine",
+        "WM-08",
+        "8",
+        "white",
+        "3",
+        "shipped",
+    ),
+    (
+        "2026-02-01T10:00:00Z",
+        "fridge",
+        "FR-1",
+        "",
+        "graphite",
+        "2",
+        "placed",
+    ),
 ];
 
 /// The orders above as a batch of the `orders` schema (other columns filled plausibly).
@@ -29,7 +77,9 @@ fn orders_batch() -> RecordBatch {
     let schema = Table::Orders.schema();
     let n = ORDERS.len();
     let text = |f: &dyn Fn(usize) -> String| -> Vec<Option<String>> {
-        (0..n).map(|i| Some(f(i)).filter(|s| !s.is_empty())).collect()
+        (0..n)
+            .map(|i| Some(f(i)).filter(|s| !s.is_empty()))
+            .collect()
     };
     let columns: Vec<ArrayRef> = schema
         .fields()
@@ -72,7 +122,10 @@ fn session_with_orders() -> Session {
 }
 
 async fn pretty(session: &Session, sql: &str) -> String {
-    let batches = session.query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let batches = session
+        .query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     pretty_format_batches(&batches).expect("pretty").to_string()
 }
 
@@ -87,18 +140,18 @@ async fn demand_series_are_gap_filled_with_zeros_from_the_first_sale() {
     // Cancelled orders do not count; the fridge has no capacity (null) and no series;
     // weeks without orders are 0; every series runs to the last week with any order.
     let expected = "\
-+---------------------------------+----------------------+-----+
-| series_id                       | ts                   | y   |
-+---------------------------------+----------------------+-----+
-| washing_machine/capacity_kg=8   | 2026-01-05T00:00:00Z | 1.0 |
-| washing_machine/capacity_kg=8   | 2026-01-12T00:00:00Z | 0.0 |
-| washing_machine/capacity_kg=8   | 2026-01-19T00:00:00Z | 0.0 |
-| washing_machine/capacity_kg=8   | 2026-01-26T00:00:00Z | 3.0 |
-| washing_machine/capacity_kg=9   | 2026-01-05T00:00:00Z | 2.0 |
-| washing_machine/capacity_kg=9   | 2026-01-12T00:00:00Z | 0.0 |
-| washing_machine/capacity_kg=9   | 2026-01-19T00:00:00Z | 0.0 |
-| washing_machine/capacity_kg=9   | 2026-01-26T00:00:00Z | 0.0 |
-+---------------------------------+----------------------+-----+";
++-------------------------------+----------------------+-----+
+| series_id                     | ts                   | y   |
++-------------------------------+----------------------+-----+
+| washing_machine/capacity_kg=8 | 2026-01-05T00:00:00Z | 1.0 |
+| washing_machine/capacity_kg=8 | 2026-01-12T00:00:00Z | 0.0 |
+| washing_machine/capacity_kg=8 | 2026-01-19T00:00:00Z | 0.0 |
+| washing_machine/capacity_kg=8 | 2026-01-26T00:00:00Z | 3.0 |
+| washing_machine/capacity_kg=9 | 2026-01-05T00:00:00Z | 2.0 |
+| washing_machine/capacity_kg=9 | 2026-01-12T00:00:00Z | 0.0 |
+| washing_machine/capacity_kg=9 | 2026-01-19T00:00:00Z | 0.0 |
+| washing_machine/capacity_kg=9 | 2026-01-26T00:00:00Z | 0.0 |
++-------------------------------+----------------------+-----+";
     assert_eq!(got, expected);
 
     // Families by month, through the Rust API.
@@ -113,7 +166,10 @@ async fn demand_series_are_gap_filled_with_zeros_from_the_first_sale() {
         .collect();
     assert_eq!(
         ids,
-        vec![("fridge", vec![1.0, 2.0]), ("washing_machine", vec![6.0, 0.0])]
+        vec![
+            ("fridge", vec![1.0, 2.0]),
+            ("washing_machine", vec![6.0, 0.0])
+        ]
     );
 }
 
@@ -128,7 +184,13 @@ fn history_session() -> Session {
             ids.push(id.to_string());
             // Mondays from 2024-01-01.
             ts.push((19_723 + 7 * w) * 86_400_000_000);
-            y.push(if id == "a" { (w + 1) as f64 } else if w % 2 == 0 { 10.0 } else { 20.0 });
+            y.push(if id == "a" {
+                (w + 1) as f64
+            } else if w % 2 == 0 {
+                10.0
+            } else {
+                20.0
+            });
         }
     }
     let batch = RecordBatch::try_from_iter([
@@ -139,7 +201,10 @@ fn history_session() -> Session {
                 datafusion::arrow::array::TimestampMicrosecondArray::from(ts).with_timezone("UTC"),
             ),
         ),
-        ("y", Arc::new(datafusion::arrow::array::Float64Array::from(y))),
+        (
+            "y",
+            Arc::new(datafusion::arrow::array::Float64Array::from(y)),
+        ),
     ])
     .expect("batch");
     let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).expect("memtable");
@@ -227,7 +292,10 @@ async fn forecast_arguments_are_checked_while_planning() {
             "SELECT * FROM forecast('SELECT id, ts FROM history', 'week', 4)",
             "argument 1 must be",
         ),
-        ("SELECT * FROM demand_series('colour', 'week')", "argument 1 must be"),
+        (
+            "SELECT * FROM demand_series('colour', 'week')",
+            "argument 1 must be",
+        ),
     ] {
         let err = session.query(sql).await.expect_err(sql);
         assert!(err.to_string().contains(needle), "{sql}: {err}");
@@ -266,7 +334,10 @@ async fn forecasts_are_written_to_the_lake_and_read_back_from_sql() {
     let again = write_demand_forecast(&lake, "test", &set, &fc, "fc-1")
         .await
         .expect("rewrite");
-    assert!(again.skipped_as_already_committed, "the same app id is a no-op");
+    assert!(
+        again.skipped_as_already_committed,
+        "the same app id is a no-op"
+    );
 
     let reader = Session::new().expect("session");
     reader.register_lake(&lake).await.expect("register lake");
