@@ -14,6 +14,8 @@
 //!    value's *share* of its family (how often consumers choose it) forecast the same way;
 //!    option forecasts = family forecast × shares rescaled to sum to one, so the options
 //!    of a family add up to its total exactly (top-down by forecast proportions).
+//!    With `--reconcile mint`, every option value is forecast directly instead and MinT
+//!    (shrinkage covariance of the in-sample residuals) reconciles them with the family.
 //! 3. The forecasts go to the lake's `demand_forecast` table (readable from SQL), the top
 //!    movers are printed with their 80% and 95% intervals, and a chart of them is written
 //!    as SVG.
@@ -21,7 +23,7 @@
 //! Without `--lake`, it uses `./fabrik-demo/lake` (made by the quickstart) and, if that has
 //! no orders, generates a small plant's orders first.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +33,7 @@ use fabrik::datagen::{Format, PlantConfig, generate};
 use fabrik::forecast::batch::{Forecasts, SeriesForecast};
 use fabrik::forecast::catalog;
 use fabrik::forecast::model::{Forecast, Interval};
+use fabrik::forecast::reconcile::{Hierarchy, options_as_shares, reconcile_mint_shrink};
 use fabrik::forecast::series::{Fill, Frequency, Series, SeriesSet};
 use fabrik::lake::{IngestOptions, Lake, ingest};
 use fabrik::model::Table;
@@ -44,6 +47,11 @@ usage: demand_forecast [--lake DIR] [--horizon H] [--top N] [--svg FILE] [--seri
   --lake DIR        the lake with an orders table (default ./fabrik-demo/lake; a plant is
                     generated beside it if it has no orders)
   --scale X         the generated plant's scale factor (default: the small plant)
+  --reconcile R     how option forecasts are made coherent with their family's total:
+                    shares (default: the family forecast split by forecast option shares;
+                    every option of a family adds up to the same total) or mint (each
+                    option value forecast directly, then MinT with a shrunk residual
+                    covariance, per family and option)
   --horizon H       weeks to forecast (default 12)
   --top N           movers to print (default 10)
   --svg FILE        the chart of the top movers (default <lake>/../demand_forecast.svg)
@@ -58,6 +66,7 @@ struct Args {
     svg: Option<PathBuf>,
     series_out: Option<PathBuf>,
     scale: Option<f64>,
+    mint: bool,
     quiet: bool,
 }
 
@@ -69,6 +78,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         svg: None,
         series_out: None,
         scale: None,
+        mint: false,
         quiet: false,
     };
     let number = |flag: &str, v: Option<String>| -> Result<usize, String> {
@@ -105,6 +115,13 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                         .ok_or_else(|| format!("--scale must be a positive number, got {v:?}"))?,
                 );
             }
+            "--reconcile" => match it.next().as_deref() {
+                Some("shares") => args.mint = false,
+                Some("mint") => args.mint = true,
+                other => {
+                    return Err(format!("--reconcile takes shares or mint, got {other:?}"));
+                }
+            },
             "--quiet" | "-q" => args.quiet = true,
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -219,24 +236,52 @@ async fn run(args: &Args) -> fabrik::Result<()> {
         &|d, t| progress.update(d, t),
     )?;
     progress.finish();
-    let shares = share_series(&options, &families);
-    let progress = CountProgress::new("forecasting option shares", args.quiet);
-    let share_fc =
-        fabrik::forecast::forecast_set(&shares, model.as_ref(), args.horizon, &[], &|d, t| {
-            progress.update(d, t)
-        })?;
-    progress.finish();
-    let option_fc = coherent_options(&family_fc, &share_fc, &options, args.horizon, &levels);
+    let (option_fc, skipped) = if args.mint {
+        let progress = CountProgress::new("forecasting option values", args.quiet);
+        let direct = fabrik::forecast::forecast_set(
+            &options,
+            model.as_ref(),
+            args.horizon,
+            &levels,
+            &|d, t| progress.update(d, t),
+        )?;
+        progress.finish();
+        let fc = mint_options(&family_fc, &direct, &families, &options, &levels)?;
+        let skipped: Vec<String> = direct
+            .failures
+            .iter()
+            .chain(&fc.failures)
+            .map(ToString::to_string)
+            .collect();
+        (fc, skipped)
+    } else {
+        let shares = share_series(&options, &families);
+        let progress = CountProgress::new("forecasting option shares", args.quiet);
+        let share_fc =
+            fabrik::forecast::forecast_set(&shares, model.as_ref(), args.horizon, &[], &|d, t| {
+                progress.update(d, t)
+            })?;
+        progress.finish();
+        let skipped: Vec<String> = share_fc.failures.iter().map(ToString::to_string).collect();
+        (
+            coherent_options(&family_fc, &share_fc, &options, &levels)?,
+            skipped,
+        )
+    };
 
     // 3. Into the lake, then the movers.
+    // One commit per (orders version, method, horizon): re-running on the same orders is a
+    // no-op, new orders or another method replace the table's rows.
+    let orders_version = lake.table(Table::Orders).await?.version().await?;
+    let method = if args.mint { "mint" } else { "shares" };
     let outcome = write_demand_forecast(
         &lake,
         "option",
         &options,
         &option_fc,
         &format!(
-            "demand_forecast-{}",
-            options.series.iter().map(|s| s.end()).max().unwrap_or(0)
+            "demand_forecast:{method}:h{}:orders-v{orders_version}",
+            args.horizon
         ),
     )
     .await?;
@@ -256,7 +301,12 @@ async fn run(args: &Args) -> fabrik::Result<()> {
     });
     std::fs::write(&svg, chart(&movers)).map_err(fabrik::forecast::Error::from)?;
     println!("\nchart of the top movers: {}", svg.display());
-    for e in family_fc.failures.iter().chain(&share_fc.failures) {
+    for e in family_fc
+        .failures
+        .iter()
+        .map(ToString::to_string)
+        .chain(skipped)
+    {
         eprintln!("skipped: {e}");
     }
     Ok(())
@@ -341,76 +391,163 @@ fn share_series(options: &SeriesSet, families: &SeriesSet) -> SeriesSet {
     }
 }
 
-/// Option forecasts = family forecast × the option's forecast share, the shares of one
-/// option within a family rescaled to sum to one (clipped at zero first), intervals scaled
-/// from the family's: coherent by construction.
+/// Option forecasts = family forecast split by the options' forecast shares
+/// ([`options_as_shares`]: negative shares count as zero, the shares of one option within
+/// a family are rescaled to sum to one), the family's interval bounds split the same way:
+/// the values of every option of a family add up to the family's total at every step.
 fn coherent_options(
     family: &Forecasts,
     shares: &Forecasts,
     options: &SeriesSet,
-    horizon: usize,
     levels: &[f64],
-) -> Forecasts {
+) -> fabrik::Result<Forecasts> {
     let fam: HashMap<&str, &SeriesForecast> =
         family.series.iter().map(|f| (f.id.as_str(), f)).collect();
-    // Sum of the clipped share forecasts per (family, option) and step.
-    let mut sums: HashMap<(&str, &str), Vec<f64>> = HashMap::new();
+    let mut groups: BTreeMap<(&str, &str), Vec<&SeriesForecast>> = BTreeMap::new();
     for s in &shares.series {
-        let entry = sums
-            .entry(family_and_option(&s.id))
-            .or_insert_with(|| vec![0.0; horizon]);
-        for (acc, v) in entry.iter_mut().zip(&s.forecast.mean) {
-            *acc += v.max(0.0);
-        }
+        groups.entry(family_and_option(&s.id)).or_default().push(s);
     }
     let start = options.series.iter().map(Series::end).max().unwrap_or(0);
-    let series = shares
-        .series
-        .iter()
-        .filter_map(|s| {
-            let key = family_and_option(&s.id);
-            let f = fam.get(key.0)?;
-            let sum = sums.get(&key)?;
-            let share: Vec<f64> = (0..horizon)
-                .map(|h| {
-                    if sum[h] > 0.0 {
-                        s.forecast.mean[h].max(0.0) / sum[h]
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            let scale = |v: &[f64]| {
-                v.iter()
-                    .zip(&share)
-                    .map(|(x, w)| x.max(0.0) * w)
-                    .collect::<Vec<f64>>()
-            };
-            let intervals = levels
-                .iter()
-                .filter_map(|&l| f.forecast.interval(l))
-                .map(|i| Interval {
-                    level: i.level,
-                    lo: scale(&i.lo),
-                    hi: scale(&i.hi),
-                })
-                .collect();
-            Some(SeriesForecast {
-                id: s.id.clone(),
+    let mut series = Vec::new();
+    for ((family_id, _), members) in groups {
+        let Some(f) = fam.get(family_id) else {
+            continue;
+        };
+        let rows: Vec<Vec<f64>> = members.iter().map(|m| m.forecast.mean.clone()).collect();
+        let clip = |v: &[f64]| v.iter().map(|x| x.max(0.0)).collect::<Vec<f64>>();
+        let means = options_as_shares(&clip(&f.forecast.mean), &rows)?;
+        let mut bounds = Vec::new();
+        for &level in levels {
+            if let Some(i) = f.forecast.interval(level) {
+                bounds.push((
+                    level,
+                    options_as_shares(&clip(&i.lo), &rows)?,
+                    options_as_shares(&clip(&i.hi), &rows)?,
+                ));
+            }
+        }
+        for (k, m) in members.iter().enumerate() {
+            series.push(SeriesForecast {
+                id: m.id.clone(),
                 start,
-                model: format!("{} × share {}", f.model, s.model),
+                model: format!("{} × share {}", f.model, m.model),
                 forecast: Forecast {
-                    mean: scale(&f.forecast.mean),
-                    intervals,
+                    mean: means[k].clone(),
+                    intervals: bounds
+                        .iter()
+                        .map(|(level, lo, hi)| Interval {
+                            level: *level,
+                            lo: lo[k].clone(),
+                            hi: hi[k].clone(),
+                        })
+                        .collect(),
                 },
-            })
-        })
-        .collect();
-    Forecasts {
+                residuals: Vec::new(),
+            });
+        }
+    }
+    Ok(Forecasts {
         series,
         failures: Vec::new(),
         levels: levels.to_vec(),
+    })
+}
+
+/// MinT (shrinkage) reconciliation of each family with the values of one option at a
+/// time: base forecasts of the family total and of every option value, the covariance of
+/// their one-step in-sample residuals shrunk towards its diagonal. Each option's values
+/// then add up to a reconciled family total; as each option is reconciled with the family
+/// on its own, the totals of two options of one family can differ slightly. Intervals are
+/// the base option intervals moved with their mean.
+fn mint_options(
+    family: &Forecasts,
+    direct: &Forecasts,
+    families: &SeriesSet,
+    options: &SeriesSet,
+    levels: &[f64],
+) -> fabrik::Result<Forecasts> {
+    let fam: HashMap<&str, &SeriesForecast> =
+        family.series.iter().map(|f| (f.id.as_str(), f)).collect();
+    let fam_series: HashMap<&str, &Series> =
+        families.series.iter().map(|s| (s.id.as_str(), s)).collect();
+    let opt_series: HashMap<&str, &Series> =
+        options.series.iter().map(|s| (s.id.as_str(), s)).collect();
+    let mut groups: BTreeMap<(&str, &str), Vec<&SeriesForecast>> = BTreeMap::new();
+    for s in &direct.series {
+        groups.entry(family_and_option(&s.id)).or_default().push(s);
     }
+    let mut series = Vec::new();
+    let mut failures = Vec::new();
+    for ((family_id, option), members) in groups {
+        let (Some(f), Some(fs)) = (fam.get(family_id), fam_series.get(family_id)) else {
+            continue;
+        };
+        // Residual rows on the family's periods (NaN before an option value's first sale).
+        let align = |id: &str, residuals: &[f64]| -> Vec<f64> {
+            let start = opt_series.get(id).map_or(fs.start, |s| s.start);
+            (fs.start..fs.end())
+                .map(|p| {
+                    usize::try_from(p - start)
+                        .ok()
+                        .and_then(|i| residuals.get(i).copied())
+                        .unwrap_or(f64::NAN)
+                })
+                .collect()
+        };
+        let mut base = vec![f.forecast.mean.clone()];
+        let mut residuals = vec![f.residuals.clone()];
+        for m in &members {
+            base.push(m.forecast.mean.clone());
+            residuals.push(align(&m.id, &m.residuals));
+        }
+        let reconciled = Hierarchy::two_level(members.len())
+            .and_then(|h| reconcile_mint_shrink(&base, &residuals, &h));
+        let reconciled = match reconciled {
+            Ok(r) => r.reconciled,
+            Err(e) => {
+                failures.push(e.on_series(format!("{family_id}/{option}")));
+                continue;
+            }
+        };
+        for (k, m) in members.iter().enumerate() {
+            let mean = reconciled[k + 1].clone();
+            let shift: Vec<f64> = mean
+                .iter()
+                .zip(&m.forecast.mean)
+                .map(|(r, b)| r - b)
+                .collect();
+            let moved = |v: &[f64]| {
+                v.iter()
+                    .zip(&shift)
+                    .map(|(x, d)| x + d)
+                    .collect::<Vec<f64>>()
+            };
+            series.push(SeriesForecast {
+                id: m.id.clone(),
+                start: m.start,
+                model: format!("MinT({})", m.model),
+                forecast: Forecast {
+                    intervals: m
+                        .forecast
+                        .intervals
+                        .iter()
+                        .map(|i| Interval {
+                            level: i.level,
+                            lo: moved(&i.lo),
+                            hi: moved(&i.hi),
+                        })
+                        .collect(),
+                    mean,
+                },
+                residuals: Vec::new(),
+            });
+        }
+    }
+    Ok(Forecasts {
+        series,
+        failures,
+        levels: levels.to_vec(),
+    })
 }
 
 /// A mover: an option series, its last `horizon` weeks of units, the forecast of the next.

@@ -136,9 +136,60 @@ pub fn skewed_values(n: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
+/// `n` seeded weekly demand series of `len` periods each, shaped like a plant's sku and
+/// option demand: a level that differs by series (a long tail), a slow trend, a yearly
+/// season of `season` periods and Poisson-like noise, so non-negative integers; every
+/// fifth series is intermittent (a sale in about one period of three). For forecasting
+/// benches and tests.
+pub fn demand_series(n: usize, len: usize, season: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let level: f64 = 2.0 + 200.0 * rng.random::<f64>().powi(3);
+            let trend: f64 = rng.random_range(-0.004..0.006);
+            let amplitude: f64 = rng.random_range(0.0..0.4);
+            let phase: f64 = rng.random_range(0.0..std::f64::consts::TAU);
+            let sparse = i % 5 == 4;
+            (0..len)
+                .map(|t| {
+                    let season_factor = 1.0
+                        + amplitude
+                            * ((t % season.max(1)) as f64 / season.max(1) as f64
+                                * std::f64::consts::TAU
+                                + phase)
+                                .sin();
+                    let mean = (level * (1.0 + trend * t as f64) * season_factor).max(0.0);
+                    if sparse {
+                        if rng.random::<f64>() < 0.33 {
+                            (1.0 + rng.random_range(0.0..3.0f64)).floor()
+                        } else {
+                            0.0
+                        }
+                    } else {
+                        // Normal approximation of a Poisson draw, rounded, never negative.
+                        let z: f64 = (0..6).map(|_| rng.random::<f64>()).sum::<f64>() - 3.0;
+                        (mean + z * (2.0 * mean).sqrt()).round().max(0.0)
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn demand_series_are_seeded_non_negative_and_some_sparse() {
+        let a = demand_series(10, 156, 52, 3);
+        assert_eq!(a, demand_series(10, 156, 52, 3));
+        assert!(a.iter().all(|s| s.len() == 156));
+        assert!(a.iter().flatten().all(|v| *v >= 0.0 && v.fract() == 0.0));
+        let zeros = |s: &Vec<f64>| s.iter().filter(|v| **v == 0.0).count();
+        assert!(zeros(&a[4]) > 80, "series 4 is intermittent");
+        assert!(zeros(&a[0]) < 80, "series 0 is not");
+    }
 
     #[test]
     fn telemetry_is_seeded_sorted_and_sized() -> Result<()> {

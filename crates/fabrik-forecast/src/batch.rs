@@ -62,6 +62,10 @@ pub struct SeriesForecast {
     pub model: String,
     /// The forecast.
     pub forecast: Forecast,
+    /// One-step in-sample residuals (actual − fitted), one per observation (NaN where the
+    /// model has no fitted value yet); empty when the model has no fitted values. MinT
+    /// reconciliation estimates its covariance from them.
+    pub residuals: Vec<f64>,
 }
 
 /// Forecasts of a set of series.
@@ -162,6 +166,9 @@ pub fn forecast_set(
                 start: s.end(),
                 model: fitted.name(),
                 forecast: fitted.forecast(horizon, levels),
+                residuals: fitted.fitted().map_or_else(Vec::new, |f| {
+                    s.values.iter().zip(f).map(|(y, f)| y - f).collect()
+                }),
             });
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_multiple_of(every) || n == total {
