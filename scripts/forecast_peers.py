@@ -38,8 +38,8 @@ countries with a gap inside their span (or no data) are left out. A series short
 max(m + 1, 3h) before its first cutoff is left out (and counted).
 
 Engines: statsforecast (AutoETS, AutoTheta, AutoARIMA, SeasonalNaive on regular groups;
-CrostonOptimized, CrostonSBA, TSB(alpha_d = alpha_p = 0.1), ADIDA, IMAPA, SeasonalNaive on
-intermittent ones; 80/95 % intervals, conformal (2 windows of h) for the models without
+CrostonOptimized, CrostonSBA, TSB(alpha_d = alpha_p = 0.1: statsforecast has no default,
+0.1 is sktime's and SAP HANA PAL's), ADIDA, IMAPA, SeasonalNaive on intermittent ones; 80/95 % intervals, conformal (2 windows of h) for the models without
 their own; on the weekly regular groups AutoARIMA runs with season 1 unless
 `--weekly-arima seasonal`, as a season-52 AutoARIMA took 0.2 to 13 s a fit here) and fabrik (`CMD --input IN --horizon H --season S --level 80,95 --backtest W
 --step K --model MODEL --out OUT --quiet`, models `--fabrik-models` on regular groups and
