@@ -39,8 +39,9 @@ usage: forecast_csv --input FILE.csv --horizon H --out FILE.csv [options]
   --horizon H     periods to forecast
   --out FILE      where to write the forecasts (CSV)
   --season S      season length in periods (default: 7 for days, 52 for weeks, 12 for
-                  months; 1 for none)
-  --freq F        day, week or month (default: inferred from the spacing of ts)
+                  months, 4 for quarters, 1 for years; 1 means none)
+  --freq F        day, week, month, quarter or year (default: inferred from the spacing
+                  of ts)
   --level L       prediction-interval levels in percent, comma-separated (default 80,95;
                   '' for none)
   --model M       the model (default auto); one of:
@@ -104,10 +105,9 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--season" => args.season = Some(number("--season", it.next())?),
             "--freq" => {
                 let v = it.next().unwrap_or_default();
-                args.frequency = Some(
-                    Frequency::parse(&v)
-                        .ok_or_else(|| format!("--freq must be day, week or month, got {v:?}"))?,
-                );
+                args.frequency = Some(Frequency::parse(&v).ok_or_else(|| {
+                    format!("--freq must be day, week, month, quarter or year, got {v:?}")
+                })?);
             }
             "--level" => {
                 let v = it.next().unwrap_or_default();

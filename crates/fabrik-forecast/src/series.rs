@@ -30,47 +30,70 @@ pub enum Frequency {
     Week,
     /// Calendar months (UTC).
     Month,
+    /// Calendar quarters, January to March first (UTC).
+    Quarter,
+    /// Calendar years (UTC).
+    Year,
 }
 
 impl Frequency {
-    /// Parses `day`, `week` or `month` (also `daily`, `weekly`, `monthly`, `D`, `W`, `M`).
+    /// Parses `day`, `week`, `month`, `quarter` or `year` (also `daily`, `weekly`,
+    /// `monthly`, `quarterly`, `yearly`, `D`, `W`, `M`, `Q`, `Y`).
     pub fn parse(text: &str) -> Option<Frequency> {
         match text.trim().to_ascii_lowercase().as_str() {
             "day" | "daily" | "d" => Some(Frequency::Day),
             "week" | "weekly" | "w" => Some(Frequency::Week),
             "month" | "monthly" | "m" => Some(Frequency::Month),
+            "quarter" | "quarterly" | "q" => Some(Frequency::Quarter),
+            "year" | "yearly" | "annual" | "y" => Some(Frequency::Year),
             _ => None,
         }
     }
 
-    /// The name SQL's `date_trunc` uses: `day`, `week` or `month`.
+    /// The name SQL's `date_trunc` uses: `day`, `week`, `month`, `quarter` or `year`.
     pub fn name(self) -> &'static str {
         match self {
             Frequency::Day => "day",
             Frequency::Week => "week",
             Frequency::Month => "month",
+            Frequency::Quarter => "quarter",
+            Frequency::Year => "year",
         }
     }
 
-    /// The usual season length: 7 days, 52 weeks, 12 months.
+    /// The usual season length: 7 days, 52 weeks, 12 months, 4 quarters, 1 (no season)
+    /// for years.
     pub fn season(self) -> usize {
         match self {
             Frequency::Day => 7,
             Frequency::Week => 52,
             Frequency::Month => 12,
+            Frequency::Quarter => 4,
+            Frequency::Year => 1,
+        }
+    }
+
+    /// Months per period for the calendar frequencies.
+    fn months(self) -> Option<i64> {
+        match self {
+            Frequency::Month => Some(1),
+            Frequency::Quarter => Some(3),
+            Frequency::Year => Some(12),
+            Frequency::Day | Frequency::Week => None,
         }
     }
 
     /// The period index of a day (days since 1970-01-01): days count from the epoch,
-    /// weeks from the ISO week of 1970-01-01 (it began on Monday 1969-12-29), months
-    /// from January 1970.
+    /// weeks from the ISO week of 1970-01-01 (it began on Monday 1969-12-29), months,
+    /// quarters and years from January 1970.
     pub fn period_of_day(self, day: i64) -> i64 {
         match self {
             Frequency::Day => day,
             Frequency::Week => (day + 3).div_euclid(7),
-            Frequency::Month => {
+            Frequency::Month | Frequency::Quarter | Frequency::Year => {
                 let date = date_of_day(day);
-                i64::from(date.year() - 1970) * 12 + i64::from(date.month0())
+                let month = i64::from(date.year() - 1970) * 12 + i64::from(date.month0());
+                month.div_euclid(self.months().unwrap_or(1))
             }
         }
     }
@@ -85,9 +108,10 @@ impl Frequency {
         match self {
             Frequency::Day => period,
             Frequency::Week => period * 7 - 3,
-            Frequency::Month => {
-                let year = 1970 + period.div_euclid(12);
-                let month = period.rem_euclid(12) + 1;
+            Frequency::Month | Frequency::Quarter | Frequency::Year => {
+                let months = period.saturating_mul(self.months().unwrap_or(1));
+                let year = 1970 + months.div_euclid(12);
+                let month = months.rem_euclid(12) + 1;
                 i32::try_from(year)
                     .ok()
                     .and_then(|y| NaiveDate::from_ymd_opt(y, month as u32, 1))
@@ -125,8 +149,8 @@ fn day_of_date(date: NaiveDate) -> i64 {
 pub enum Label {
     /// Days after the period's first day (0 for the first day: Monday of ISO weeks).
     Offset(i64),
-    /// The last day of the month (month-end labels).
-    MonthEnd,
+    /// The last day of the period (month-, quarter- or year-end labels).
+    PeriodEnd,
 }
 
 impl Label {
@@ -134,7 +158,7 @@ impl Label {
     pub fn day(self, frequency: Frequency, period: i64) -> i64 {
         match self {
             Label::Offset(d) => frequency.first_day(period) + d,
-            Label::MonthEnd => frequency.first_day(period + 1) - 1,
+            Label::PeriodEnd => frequency.first_day(period + 1) - 1,
         }
     }
 
@@ -147,11 +171,11 @@ impl Label {
 
     fn learn(frequency: Frequency, day: i64) -> Label {
         let period = frequency.period_of_day(day);
-        if frequency == Frequency::Month
+        if frequency.months().is_some()
             && frequency.first_day(period + 1) - 1 == day
             && day != frequency.first_day(period)
         {
-            Label::MonthEnd
+            Label::PeriodEnd
         } else {
             Label::Offset(day - frequency.first_day(period))
         }
@@ -398,8 +422,10 @@ pub fn read_long(
             1 => Frequency::Day,
             7 => Frequency::Week,
             28..=31 => Frequency::Month,
+            89..=92 => Frequency::Quarter,
+            365 | 366 => Frequency::Year,
             i64::MAX => {
-                return Err(input(name, 2, "ts", "every series has a single row: the frequency cannot be inferred; give it (day, week or month)".into()));
+                return Err(input(name, 2, "ts", "every series has a single row: the frequency cannot be inferred; give it (day, week, month, quarter or year)".into()));
             }
             s => {
                 return Err(input(
@@ -407,7 +433,7 @@ pub fn read_long(
                     2,
                     "ts",
                     format!(
-                        "the smallest step between timestamps is {s} days, not a day, a week or a month: give the frequency"
+                        "the smallest step between timestamps is {s} days, not a day, a week, a month, a quarter or a year: give the frequency"
                     ),
                 ));
             }
@@ -571,8 +597,15 @@ mod tests {
         assert_eq!(m, 54 * 12 + 1);
         assert_eq!(Frequency::Month.first_day(m), day("2024-02-01"));
         assert_eq!(Frequency::Month.first_day(m + 1), day("2024-03-01"));
-        assert_eq!(Label::MonthEnd.date(Frequency::Month, m), "2024-02-29");
+        assert_eq!(Label::PeriodEnd.date(Frequency::Month, m), "2024-02-29");
         assert_eq!(Frequency::Day.start_micros(1), MICROS_PER_DAY);
+        // Quarters and years count from January 1970.
+        let q = Frequency::Quarter.period_of_day(day("2024-08-15"));
+        assert_eq!(q, 54 * 4 + 2);
+        assert_eq!(Frequency::Quarter.first_day(q), day("2024-07-01"));
+        assert_eq!(Label::PeriodEnd.date(Frequency::Quarter, q), "2024-09-30");
+        let y = Frequency::Year.period_of_day(day("1969-06-01"));
+        assert_eq!((y, Frequency::Year.first_day(y)), (-1, day("1969-01-01")));
     }
 
     #[test]
@@ -661,8 +694,21 @@ mod tests {
         let set = read_long(months.as_bytes(), "m.csv", None, false).expect("read");
         assert_eq!(
             (set.frequency, set.label),
-            (Frequency::Month, Label::MonthEnd)
+            (Frequency::Month, Label::PeriodEnd)
         );
+        let quarters = "series_id,ts,y\nq,1959-01-01,1\nq,1959-04-01,2\nq,1959-07-01,3\n";
+        let set = read_long(quarters.as_bytes(), "q.csv", None, false).expect("read");
+        assert_eq!(
+            (set.frequency, set.label),
+            (Frequency::Quarter, Label::Offset(0))
+        );
+        assert_eq!(
+            set.label.date(set.frequency, set.series[0].end()),
+            "1959-10-01"
+        );
+        let years = "series_id,ts,y\ny,1960-01-01,1\ny,1961-01-01,2\n";
+        let set = read_long(years.as_bytes(), "y.csv", None, false).expect("read");
+        assert_eq!(set.frequency, Frequency::Year);
     }
 
     #[test]

@@ -69,8 +69,8 @@ pub const FORECAST: &str = "forecast";
 /// The lake's table of demand forecasts ([`write_demand_forecast`]).
 pub const DEMAND_FORECAST: &str = "demand_forecast";
 
-const DEMAND_SERIES_USAGE: &str = "demand_series('sku' | 'family' | 'region' | 'channel' | 'option' | 'capacity_kg' | 'color' | 'motor' | 'panel', 'day' | 'week' | 'month')";
-const FORECAST_USAGE: &str = "forecast('SELECT <series id>, <timestamp>, <quantity> FROM …', 'day' | 'week' | 'month', <horizon> [, 'auto' | 'ets' | 'theta' | … [, '80,95']])";
+const DEMAND_SERIES_USAGE: &str = "demand_series('sku' | 'family' | 'region' | 'channel' | 'option' | 'capacity_kg' | 'color' | 'motor' | 'panel', 'day' | 'week' | 'month' | 'quarter' | 'year')";
+const FORECAST_USAGE: &str = "forecast('SELECT <series id>, <timestamp>, <quantity> FROM …', 'day' | 'week' | 'month' | 'quarter' | 'year', <horizon> [, 'auto' | 'ets' | 'theta' | … [, '80,95']])";
 
 /// The options of an order, one column each in `orders`.
 pub const OPTIONS: [&str; 4] = ["capacity_kg", "color", "motor", "panel"];
@@ -260,7 +260,7 @@ fn frequency_arg(
             external(Error::TableFunctionArgument {
                 function,
                 position,
-                expected: "'day', 'week' or 'month'",
+                expected: "'day', 'week', 'month', 'quarter' or 'year'",
                 found: exprs
                     .get(position - 1)
                     .map_or_else(|| "nothing".into(), |e| e.to_string()),

@@ -278,7 +278,7 @@ async fn forecast_arguments_are_checked_while_planning() {
         ),
         (
             "SELECT * FROM forecast('SELECT id, ts, y FROM history', 'fortnight', 4)",
-            "argument 2 must be 'day', 'week' or 'month'",
+            "argument 2 must be 'day', 'week', 'month', 'quarter' or 'year'",
         ),
         (
             "SELECT * FROM forecast('SELECT id, ts, y FROM history', 'week', 0)",
