@@ -58,6 +58,8 @@ const W_UPPER: f64 = 0.9999;
 const PHI_LOWER: f64 = 0.8;
 /// The damping's upper bound.
 const PHI_UPPER: f64 = 0.98;
+/// The level's weight at the second starting point of the search.
+const LOW_ALPHA: f64 = 0.01;
 /// The longest season [`AutoEts`] tries seasonal forms with (R's limit).
 pub const MAX_AUTO_SEASON: usize = 24;
 
@@ -819,7 +821,19 @@ fn fit_form(y: &[f64], spec: EtsSpec, m: usize) -> Option<FittedEts> {
             lik.max(LIK_FLOOR)
         }
     };
-    let best = minimize(objective, &x0, &lower, &upper, &NelderMead::default());
+    // Two starts, keep the better: R's, and one with little smoothing, where the
+    // likelihood often has a second mode that the first search does not reach.
+    let mut objective = objective;
+    let mut best = minimize(&mut objective, &x0, &lower, &upper, &NelderMead::default());
+    let mut x1 = x0;
+    x1[0] = LOW_ALPHA;
+    if trended {
+        x1[1] = LOW_ALPHA / 10.0;
+    }
+    let second = minimize(&mut objective, &x1, &lower, &upper, &NelderMead::default());
+    if second.f < best.f {
+        best = second;
+    }
     if !best.f.is_finite() {
         return None;
     }
