@@ -17,7 +17,17 @@
 //! decomposition of the series (a trend-plus-Fourier regression under three seasons) and a
 //! line through the first `max(10, 2m)` seasonally adjusted observations. The weights stay
 //! in R's usual region `10⁻⁴ ≤ β ≤ α ≤ 0.9999`, `10⁻⁴ ≤ γ ≤ 1 − α`, `0.8 ≤ φ ≤ 0.98`, and
-//! seasonal weights must also be admissible (characteristic roots in the unit disk).
+//! seasonal weights must also be admissible (characteristic roots in the unit disk). The
+//! likelihood often has a second mode at little smoothing, so a second search starts
+//! from `α = 0.01`, `β = 0.001` and the better optimum is kept: on 300 seeded weekly
+//! series (the throughput check's) the chosen form is statsforecast 2.1.1's on 286, its
+//! AICc lower on 19 and higher on 29, 22 of which are statsforecast fits outside the
+//! region (`β > α`: 2.1.1 does not enforce it during the search).
+//!
+//! Deliberate differences from statsforecast 2.1.1 (and R before forecast PR #1172): the
+//! damped trend's h-step factor is the book's `φ + φ² + … + φ^h` (they add `φ` twice and
+//! drop `φ^h`), and `β`'s upper bound is 0.9999, not the starting `α` (statsforecast
+//! narrows it through an aliased bounds array, for every later form of an AutoETS run).
 //!
 //! **Selection** ([`AutoEts`]): every admissible form is fitted and the lowest AICc wins,
 //! as statsforecast's `AutoETS(model="ZZZ")`: multiplicative error or season only for
