@@ -37,7 +37,7 @@
 //! ignores seasonality above 24). statsforecast 2.1.1 does fit them with `season = 52`:
 //! with 3 years of weekly data such a form has 55+ parameters against 156 observations,
 //! and the AICc penalty makes it lose (statsforecast chose a non-seasonal form for all of
-//! 200 seeded weekly series with yearly cycles of up to ±30%) while its 54-dimensional
+//! 500 seeded weekly series with yearly cycles of up to ±30%) while its 54-dimensional
 //! likelihood search takes 95% of the run (8 against 152 series per CPU-second without
 //! them). Weekly demand with a yearly cycle is better served by a model with few seasonal
 //! parameters.
