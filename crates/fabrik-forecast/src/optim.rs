@@ -2,8 +2,15 @@
 //!
 //! The models fit a handful of parameters (smoothing weights, damping, initial states) per
 //! series, thousands of series at a time, so the minimiser works on slices with no
-//! allocation per iteration, and keeps every point inside box bounds by clamping (as the
-//! reference implementations of ETS in R's `forecast` and in `statsforecast` do).
+//! allocation per iteration, and keeps every point inside box bounds by clamping (as
+//! statsforecast's ETS does; R's `forecast` rejects points outside instead).
+//!
+//! argmin 0.11's `NelderMead` was tried instead and not kept: it has no bounds (the cost
+//! must return infinity outside the box, and that rejection, tried here too, left 50
+//! instead of 29 of 300 weekly AutoETS fits with a higher AICc than statsforecast's, as ETS
+//! optima often sit on a bound), and its `Vec` arithmetic allocates on every vertex
+//! operation: about 190 ns of overhead per evaluation against about 30 ns here (5-D
+//! Rosenbrock, one thread).
 
 /// Settings of [`minimize`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -172,13 +179,13 @@ pub fn minimize(
             continue;
         }
         // Shrink towards the best vertex.
-        let best_x: Vec<f64> = simplex[best * n..(best + 1) * n].to_vec();
+        trial.copy_from_slice(&simplex[best * n..(best + 1) * n]);
         for i in 0..=n {
             if i == best {
                 continue;
             }
             let row = &mut simplex[i * n..(i + 1) * n];
-            for (v, b) in row.iter_mut().zip(&best_x) {
+            for (v, b) in row.iter_mut().zip(&trial) {
                 *v = b + 0.5 * (*v - b);
             }
             values[i] = eval(&simplex[i * n..(i + 1) * n]);

@@ -45,6 +45,7 @@ fn run<const MULT_ERR: bool, const TREND: bool, const SEASON: u8, const RECORD: 
         phi,
     } = w;
     let m = ring.len();
+    let (keep_l, keep_lb, keep_b) = (1.0 - alpha, (1.0 - alpha) * phi, phi * (1.0 - beta));
     let (mut l, mut b) = (*level, *trend);
     let mut sse = 0.0;
     // Σ ln|ŷ| as the log of a running product, renormalised before it leaves the range
@@ -79,12 +80,18 @@ fn run<const MULT_ERR: bool, const TREND: bool, const SEASON: u8, const RECORD: 
             _ if s.abs() < TOL => HUGEN,
             _ => yt / s,
         };
-        let d = p - q;
-        l = q + alpha * d;
+        // R's l = q + α(p − q) and b = φb + β(p − q) (R writes (β/α)(l_t − l_{t−1} − φb),
+        // the same), expanded so that the chain from one step's states to the next is one
+        // multiplication and two additions long instead of five operations.
+        let l_next = if TREND {
+            (keep_l * l + keep_lb * b) + alpha * p
+        } else {
+            keep_l * l + alpha * p
+        };
         if TREND {
-            // R: b = φb + (β/α)(l_t − l_{t−1} − φb), and l_t − l_{t−1} − φb = α·d.
-            b = phib + beta * d;
+            b = (keep_b * b - beta * l) + beta * p;
         }
+        l = l_next;
         if SEASON != 0 {
             let target = match SEASON {
                 1 => yt - q,

@@ -755,6 +755,10 @@ fn auto_ets_picks_statsforecasts_forms() {
     let elnino = AutoEts::new(12).fit_ets(&ELNINO).expect("fits");
     assert_eq!(elnino.name(), "ETS(M,N,A)");
     assert!(elnino.criteria().expect("criteria").aicc <= 331.00544918096466);
+}
+
+#[test]
+fn auto_ets_beats_statsforecasts_choice_on_co2() {
     // ets_f(co2, 12)["method"] == "ETS(M,A,A)" with aicc 384.1094: statsforecast's search
     // stops early on the seasonal forms; here ETS(M,A,A) reaches a lower AICc (378.2) and
     // ETS(M,A,M) lower still, so the choice differs, for a better fit.
@@ -1041,4 +1045,87 @@ fn constant_series_are_followed() {
     assert_eq!(fit.name(), "ETS(A,N,N)");
     assert_eq!(fit.forecast(3, &[]).mean, vec![5.0; 3]);
     assert_eq!(fit.fitted().expect("fitted"), &[5.0; 30][..]);
+}
+
+/// SplitMix64: a seeded stream simple enough to replay in Python, so that the throughput
+/// check and statsforecast's run see the very same series.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn uniform(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        let (u1, u2) = (1.0 - self.uniform(), self.uniform());
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
+
+/// Weekly demand of one item: a level of 5 to 200 units, a trend of up to ±25% over the
+/// three years, a yearly cycle of up to ±30%, noise of 10% to 40% of the level, rounded to
+/// whole units and floored at zero (so that low-volume items have zero weeks).
+fn weekly_series(seed: u64, n: usize) -> Vec<f64> {
+    let mut r = SplitMix(seed);
+    let level = 5.0 + 195.0 * r.uniform();
+    let trend = (r.uniform() - 0.5) * 0.5 / n as f64;
+    let amp = 0.3 * r.uniform();
+    let phase = std::f64::consts::TAU * r.uniform();
+    let noise = 0.1 + 0.3 * r.uniform();
+    (0..n)
+        .map(|t| {
+            let tf = t as f64;
+            let season = 1.0 + amp * (std::f64::consts::TAU * tf / 52.0 + phase).sin();
+            let v = level * (1.0 + trend * tf) * season + noise * level * r.normal();
+            (v + 0.5).floor().max(0.0)
+        })
+        .collect()
+}
+
+/// The CPU time of the calling thread (Linux: `/proc/thread-self/schedstat`), so that a
+/// busy machine does not count against the throughput.
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(ns * 1e-9)
+}
+
+/// Series per second of AutoETS(season 52) on one thread, 10 000 weekly series × 156
+/// weeks. Run in release:
+/// `cargo test -p fabrik-forecast --release --lib -- --ignored ets_throughput --nocapture`
+#[test]
+#[ignore = "a throughput measurement: run in release with --ignored --nocapture"]
+fn ets_throughput() {
+    let n_series: u64 = std::env::var("ETS_SERIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let series: Vec<Vec<f64>> = (0..n_series).map(|i| weekly_series(i, 156)).collect();
+    let model = AutoEts::new(52);
+    let mut forms = std::collections::BTreeMap::<String, usize>::new();
+    let mut checksum = 0.0;
+    let start = std::time::Instant::now();
+    let cpu_start = thread_cpu_seconds();
+    for y in &series {
+        let fit = model.fit_ets(y).expect("fits");
+        checksum += fit.forecast(12, &[80.0, 95.0]).mean[11];
+        *forms.entry(fit.name()).or_default() += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let cpu = thread_cpu_seconds()
+        .zip(cpu_start)
+        .map(|(end, start)| end - start);
+    let per_cpu = cpu.map_or("n/a".to_string(), |c| format!("{:.0}", n_series as f64 / c));
+    println!(
+        "AutoETS(52): {n_series} series x 156 weeks on one thread (fit + 12-step forecast with 80/95% intervals): {secs:.2} wall-s = {:.0} series/s; {per_cpu} series/CPU-s; forms {forms:?}; checksum {checksum:.3}",
+        n_series as f64 / secs
+    );
+    let first: Vec<f64> = series[0].iter().take(8).copied().collect();
+    println!("series 0 starts {first:?}");
 }
