@@ -4,7 +4,7 @@
 //! # Definitions
 //!
 //! Time is taken from `machine_states` inside the **working shifts** of the plant's
-//! [`ShiftCalendar`] (time outside every shift, or in a shift starting on a non-working day,
+//! [`ShiftCalendar`](crate::shift::ShiftCalendar) (time outside every shift, or in a shift starting on a non-working day,
 //! is not scheduled and is left out). For each machine and period (ISO 22400 names in
 //! brackets):
 //!
