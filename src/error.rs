@@ -22,6 +22,19 @@ pub enum Error {
     /// Forecasting failed.
     #[error(transparent)]
     Forecast(#[from] fabrik_forecast::Error),
+    /// From the production and supply analytics.
+    #[error(transparent)]
+    Ops(#[from] fabrik_ops::Error),
+    /// A lake without a table the work needs.
+    #[error(
+        "the lake at {lake} has no table `{table}`: run `cargo run --release --example quickstart` to make one, or point to your lake"
+    )]
+    MissingTable {
+        /// The table missing.
+        table: &'static str,
+        /// The lake's location.
+        lake: String,
+    },
     /// From DataFusion directly.
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),

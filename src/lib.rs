@@ -92,5 +92,9 @@ pub use fabrik_sql as sql;
 /// reconciliation (`fabrik-forecast`).
 pub use fabrik_forecast as forecast;
 
+/// Production and supply analytics: OEE, downtime, supplier scorecards, order sequencing
+/// (`fabrik-ops`).
+pub use fabrik_ops as ops;
+
 /// The DataFusion fabrik is built on, with its Arrow, Parquet and object_store.
 pub use datafusion;

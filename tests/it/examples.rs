@@ -104,6 +104,61 @@ fn quickstart_prints_every_answer_and_is_safe_to_rerun() {
         assert!(rows >= 2, "a header and at least one row expected in:\n{s}");
     }
 
+    // The production report and the order sequencing read the same lake.
+    let lake = dir.join("lake");
+    let lake_arg = lake.to_str().expect("utf-8 temp path");
+    let report = run("oee_report", &["--lake", lake_arg]);
+    let out = text(&report.stdout);
+    assert!(
+        report.status.success(),
+        "oee_report failed:\n{out}\n{}",
+        text(&report.stderr)
+    );
+    for section in [
+        "OEE by line and shift",
+        "Downtime Pareto",
+        "MTBF and MTTR",
+        "six big losses",
+        "Supplier scorecard",
+    ] {
+        assert!(out.contains(section), "oee_report lacks {section}:\n{out}");
+    }
+    assert!(
+        out.lines().any(|l| l.starts_with("| P01-L01 ")),
+        "no line's OEE:\n{out}"
+    );
+    let seq = run("sequence_orders", &["--lake", lake_arg]);
+    let out = text(&seq.stdout);
+    assert!(
+        seq.status.success(),
+        "sequence_orders failed:\n{out}\n{}",
+        text(&seq.stderr)
+    );
+    let minutes: Vec<i64> = out
+        .lines()
+        .find(|l| l.starts_with("changeover minutes"))
+        .expect("a changeover line")
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert!(
+        minutes.len() == 2 && minutes[1] <= minutes[0],
+        "the plan is never worse than FIFO:\n{out}"
+    );
+    let missing = run(
+        "oee_report",
+        &[
+            "--lake",
+            tmp.path().join("nothing").to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).contains("no table `machine_states`"),
+        "{}",
+        text(&missing.stderr)
+    );
+
     // Same seed, same directory: the same report (the plant is regenerated in place).
     let second = run("quickstart", &[dir_arg, "--scale", "0.05", "--quiet"]);
     assert!(

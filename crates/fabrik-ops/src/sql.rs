@@ -37,7 +37,7 @@ use datafusion::catalog::{
 use datafusion::common::ScalarValue;
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::error::{DataFusionError, Result as DFResult};
-use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
@@ -125,7 +125,7 @@ pub(crate) async fn collect_as(
     sql: &str,
     schema: SchemaRef,
 ) -> Result<RecordBatch> {
-    let batches = without_rollup(ctx).sql(sql).await?.collect().await?;
+    let batches = ctx.sql(sql).await?.collect().await?;
     let Some(first) = batches.first() else {
         return Ok(RecordBatch::new_empty(schema));
     };
@@ -137,28 +137,6 @@ pub(crate) async fn collect_as(
         .map(|(c, f)| cast(c, f.data_type()))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(RecordBatch::try_new(schema, columns)?)
-}
-
-/// `ctx` without fabrik-sql's rollup rule ([`fabrik_sql::rollup::RULE_NAME`]).
-///
-/// In fabrik-sql as of this writing, the rule replaces an aggregate below a `UNION ALL` or
-/// a partitioned hash join with an operator whose output partitioning its parent refuses
-/// ("new children can not be interleaved", "HashJoinExec requires children to be
-/// co-partitioned"); the analyses' queries have that shape and gain nothing from the rule
-/// (their aggregates are over small derived tables), so they are planned without it.
-fn without_rollup(ctx: &SessionContext) -> SessionContext {
-    let state = ctx.state();
-    let rules = state
-        .physical_optimizers()
-        .iter()
-        .filter(|r| r.name() != fabrik_sql::rollup::RULE_NAME)
-        .cloned()
-        .collect();
-    SessionContext::new_with_state(
-        SessionStateBuilder::new_from_existing(state)
-            .with_physical_optimizer_rules(rules)
-            .build(),
-    )
 }
 
 /// One computation behind a table function call.

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::compute::{SortColumn, cast, lexsort_to_indices, take};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{ScalarValue, config::ConfigOptions};
 use datafusion::error::{DataFusionError, Result as DFResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -44,6 +44,7 @@ use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::union::InterleaveExec;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
     Partitioning, PlanProperties,
@@ -407,48 +408,8 @@ impl PhysicalOptimizerRule for RollupRule {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> DFResult<Arc<dyn ExecutionPlan>> {
-        // Aggregations are replaced from their parent, which says whether it needs the hash
-        // partitioning DataFusion planned (a join does; a projection or a sort does not).
-        let plan = plan
-            .transform_up(|node| {
-                let required = node.input_distribution_requirements();
-                let mut changed = false;
-                let mut children = Vec::new();
-                for (i, child) in node.children().into_iter().enumerate() {
-                    match rewrite(child)? {
-                        Some((rollup, partitioning)) => {
-                            changed = true;
-                            let needs_hash = !matches!(
-                                required.child_distribution(i),
-                                None | Some(
-                                    Distribution::UnspecifiedDistribution
-                                        | Distribution::SinglePartition
-                                )
-                            );
-                            children.push(if needs_hash {
-                                repartitioned(rollup, partitioning)?
-                            } else {
-                                rollup
-                            });
-                        }
-                        None => children.push(Arc::clone(child)),
-                    }
-                }
-                Ok(if changed {
-                    Transformed::yes(node.replace_children(
-                        children,
-                        ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
-                    )?)
-                } else {
-                    Transformed::no(node)
-                })
-            })?
-            .data;
-        // The root has no parent to ask: nothing above needs its partitioning.
-        Ok(match rewrite(&plan)? {
-            Some((rollup, _)) => rollup,
-            None => plan,
-        })
+        // The root has no parent: nothing above needs its partitioning.
+        replace(plan, false)
     }
 
     fn name(&self) -> &str {
@@ -458,6 +419,49 @@ impl PhysicalOptimizerRule for RollupRule {
     fn schema_check(&self) -> bool {
         true
     }
+}
+
+/// Replaces the aggregations of the plan under `node` (children first), and `node` itself if
+/// it is one. `keep_hash`: something above relies on `node`'s hash partitioning, so a
+/// replacement is repartitioned as DataFusion's aggregate was. That is the case when an
+/// ancestor requires hash distribution of its input (a partitioned join, an aggregation
+/// repartitioned by its keys) or interleaves its inputs (`InterleaveExec`, a `UNION ALL`
+/// whose inputs are partitioned alike), and every node in between passes its input's hash
+/// partitioning up (a projection, a filter); a sort, a merge or the root does not need it.
+fn replace(node: Arc<dyn ExecutionPlan>, keep_hash: bool) -> DFResult<Arc<dyn ExecutionPlan>> {
+    let required = node.input_distribution_requirements();
+    let interleaves = node.downcast_ref::<InterleaveExec>().is_some();
+    let passes_hash = keep_hash
+        && node.children().len() == 1
+        && node.downcast_ref::<RepartitionExec>().is_none()
+        && matches!(node.output_partitioning(), Partitioning::Hash(..));
+    let mut changed = false;
+    let mut children = Vec::new();
+    for (i, child) in node.children().into_iter().enumerate() {
+        let required_hash = !matches!(
+            required.child_distribution(i),
+            None | Some(Distribution::UnspecifiedDistribution | Distribution::SinglePartition)
+        );
+        let new = replace(
+            Arc::clone(child),
+            required_hash || interleaves || passes_hash,
+        )?;
+        changed |= !Arc::ptr_eq(&new, child);
+        children.push(new);
+    }
+    let node = if changed {
+        node.replace_children(
+            children,
+            ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
+        )?
+    } else {
+        node
+    };
+    Ok(match rewrite(&node)? {
+        Some((rollup, partitioning)) if keep_hash => repartitioned(rollup, partitioning)?,
+        Some((rollup, _)) => rollup,
+        None => node,
+    })
 }
 
 /// `rollup` hash-partitioned as DataFusion's aggregate was, when it had several partitions.

@@ -274,6 +274,22 @@ async fn rollups_equal_datafusion_on_messy_data_in_every_bucket_kind() {
                    JOIN (SELECT sensor_id, max(qty) AS hi FROM t GROUP BY sensor_id) b \
                    ON a.sensor_id = b.sensor_id";
         check(dir.path(), sql, partitions, 0.0).await;
+        // The same through projections and expressions on the join keys, and rollups under
+        // a UNION ALL whose parent aggregates again (DataFusion interleaves the union's
+        // hash-partitioned inputs): the partitioning the plan above relies on is kept.
+        let sql = "SELECT a.k, a.n, b.hi FROM \
+                   (SELECT upper(sensor_id) AS k, count(*) + 1 AS n FROM t GROUP BY sensor_id) a \
+                   JOIN (SELECT upper(sensor_id) AS k, max(qty) AS hi FROM t GROUP BY sensor_id) b \
+                   ON a.k = b.k ORDER BY a.k";
+        check(dir.path(), sql, partitions, 0.0).await;
+        let sql = "SELECT sensor_id, sum(n) AS n FROM ( \
+                   SELECT sensor_id, count(*) AS n FROM t GROUP BY sensor_id \
+                   UNION ALL SELECT sensor_id, count(value) AS n FROM t GROUP BY sensor_id) \
+                   GROUP BY sensor_id ORDER BY sensor_id";
+        check(dir.path(), sql, partitions, 0.0).await;
+        let sql = "SELECT sensor_id, n FROM (SELECT sensor_id, count(*) AS n FROM t GROUP BY sensor_id) \
+                   UNION ALL SELECT machine_id, count(*) FROM t GROUP BY machine_id";
+        check(dir.path(), sql, partitions, 0.0).await;
     }
 }
 
