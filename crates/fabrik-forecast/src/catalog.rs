@@ -108,10 +108,53 @@ pub fn auto(season: usize) -> Box<dyn Model> {
 }
 
 /// Whether a series is intermittent in the Syntetos-Boylan sense (ADI > 1.32); an
-/// all-zero series counts as intermittent.
+/// all-zero series counts as intermittent, a series with negative values (not a demand:
+/// a rate, a change) as regular.
 fn is_intermittent(y: &[f64]) -> bool {
     match classify(y) {
         Ok(Some(c)) => c.adi > 1.32,
-        _ => true,
+        Ok(None) => true,
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_gives_a_model_and_auto_fits_any_finite_series() {
+        for (name, _) in MODELS {
+            let m = model(name, 4).expect("a known model");
+            assert!(!m.name().is_empty());
+        }
+        assert!(matches!(
+            model("prophet", 4),
+            Err(Error::UnknownModel { .. })
+        ));
+        assert!(matches!(model("auto", 0), Err(Error::Season { season: 0 })));
+        let auto = auto(4);
+        // Regular, intermittent, negative (a rate, not a demand) and all-zero series.
+        let regular: Vec<f64> = (0..40)
+            .map(|t| 10.0 + (t % 4) as f64 + 0.1 * t as f64)
+            .collect();
+        let sparse: Vec<f64> = (0..40)
+            .map(|t| if t % 5 == 0 { 2.0 } else { 0.0 })
+            .collect();
+        let negative: Vec<f64> = (0..40).map(|t| (t as f64 * 0.7).sin() - 0.2).collect();
+        let zeros = vec![0.0; 40];
+        for y in [&regular, &sparse, &negative, &zeros] {
+            let fit = auto.fit(y).expect("auto fits");
+            let f = fit.forecast(8, &[80.0]);
+            assert_eq!(f.mean.len(), 8);
+            assert!(
+                f.mean.iter().all(|v| v.is_finite()),
+                "{}: {:?}",
+                fit.name(),
+                f.mean
+            );
+        }
+        assert!(!is_intermittent(&negative));
+        assert!(is_intermittent(&sparse) && is_intermittent(&zeros));
     }
 }
