@@ -251,48 +251,61 @@ fn myarima(
     if !ic.is_finite() && ic.is_nan() {
         ic = f64::INFINITY;
     }
-    // Roots: statsforecast checks the expanded polynomials only when their last non-zero
-    // coefficient is beyond the first (its 0-based port of R's `last.nonzero > 0`), so a
-    // lone AR(1) or MA(1) coefficient is never checked.
-    let mut minroot: f64 = 2.0;
+    // Roots: statsforecast rejects a model with a root of its AR or MA polynomial within
+    // 1.01 of the origin. It checks the expanded polynomials only when their last
+    // non-zero coefficient is beyond the first (its 0-based port of R's
+    // `last.nonzero > 0`), so a lone AR(1) or MA(1) coefficient is never checked.
+    let mut too_close = false;
     if p + sp > 0 {
-        minroot = minroot.min(min_root(&f.ss.phi, -1.0));
+        too_close |= !roots_outside(&f.ss.phi, -1.0, MIN_ROOT);
     }
     if q + sq > 0 && ic < f64::INFINITY {
-        minroot = minroot.min(min_root(&f.ss.theta, 1.0));
+        too_close |= !roots_outside(&f.ss.theta, 1.0, MIN_ROOT);
     }
-    if minroot < 1.01 {
+    if too_close {
         ic = f64::INFINITY;
     }
     Candidate { fit: Some(f), ic }
 }
 
-/// The smallest root modulus of `1 + sign·(c₁z + c₂z² + …)`, truncated at its last
-/// coefficient above 10⁻⁸ in modulus; 2 when that is the first (or there is none).
-fn min_root(coefs: &[f64], sign: f64) -> f64 {
+/// The smallest root modulus statsforecast accepts.
+const MIN_ROOT: f64 = 1.01;
+
+/// Whether every root of `1 + sign·(c₁z + c₂z² + …)` (truncated after its last
+/// coefficient above 10⁻⁸ in modulus) lies outside the circle of `radius`; `true` when
+/// that last coefficient is the first or there is none (statsforecast's check).
+///
+/// Instead of computing the roots, the polynomial is rescaled to `z = radius·w` and tested
+/// for stationarity by the step-down (Schur-Cohn) recursion: its roots in `w` lie outside
+/// the unit circle exactly when every partial autocorrelation is below 1 in modulus.
+fn roots_outside(coefs: &[f64], sign: f64, radius: f64) -> bool {
     let Some(last) = coefs.iter().rposition(|c| c.abs() > 1e-8) else {
-        return 2.0;
+        return true;
     };
     if last == 0 {
-        return 2.0;
+        return true;
     }
-    let k = last + 1;
-    // Companion matrix of the monic polynomial z^k + (c_{k−1}/c_k) z^{k−1} + … + 1/c_k
-    // with c_0 = 1, c_j = sign·coefs[j−1].
-    let ck = sign * coefs[last];
-    let mut comp = nalgebra::DMatrix::<f64>::zeros(k, k);
-    for j in 0..k {
-        let cj = if j == 0 { 1.0 } else { sign * coefs[j - 1] };
-        comp[(0, k - 1 - j)] = -cj / ck;
-    }
-    for i in 1..k {
-        comp[(i, i - 1)] = 1.0;
-    }
-    // Rows: first row holds −c_{k−1}/c_k … −c_0/c_k (reversed above).
-    comp.complex_eigenvalues()
+    // As an AR polynomial 1 − Σ a_j w^j: a_j = −sign·c_j·radius^j.
+    let mut a: Vec<f64> = coefs[..=last]
         .iter()
-        .map(|z| z.norm())
-        .fold(f64::INFINITY, f64::min)
+        .enumerate()
+        .map(|(j, c)| -sign * c * radius.powi(j as i32 + 1))
+        .collect();
+    if a.iter().any(|v| !v.is_finite()) {
+        return false;
+    }
+    let mut work = a.clone();
+    for j in (0..a.len()).rev() {
+        let k = a[j];
+        if k.abs() >= 1.0 {
+            return false;
+        }
+        for i in 0..j {
+            work[i] = (a[i] + k * a[j - i - 1]) / (1.0 - k * k);
+        }
+        a[..j].copy_from_slice(&work[..j]);
+    }
+    true
 }
 
 /// `auto_arima_f` with statsforecast's defaults for a series without missing values.
@@ -573,5 +586,37 @@ pub(crate) fn auto_arima(x: &[f64], period: usize, s: &Settings) -> Result<Chose
         }
         Some(f) if best_ic.is_finite() => Ok(Chosen::Model(Box::new(f))),
         _ => Err(SearchError::NoSuitableModel),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_check_agrees_with_the_roots() {
+        // 1 − 1.5z + 0.56z² = (1 − 0.7z)(1 − 0.8z): roots 1.43 and 1.25.
+        assert!(roots_outside(&[1.5, -0.56], -1.0, 1.01));
+        assert!(!roots_outside(&[1.5, -0.56], -1.0, 1.3));
+        // 1 + 0.2z − 0.99z²: roots 1.11 and −0.91.
+        assert!(!roots_outside(&[0.2, -0.99], 1.0, 1.01));
+        // (1 − 0.995z)(1 + 0.5z) = 1 − 0.495z − 0.4975z²: a root at 1.005 < 1.01.
+        assert!(!roots_outside(&[0.495, 0.4975], -1.0, 1.01));
+        assert!(roots_outside(&[0.495, 0.4975], -1.0, 1.0));
+        // A lone first coefficient is not checked (statsforecast's behaviour).
+        assert!(roots_outside(&[5.0], -1.0, 1.01));
+        assert!(roots_outside(&[], 1.0, 1.01));
+    }
+
+    #[test]
+    fn kpss_statistic_matches_statsmodels() {
+        // statsmodels 0.15: `kpss(np.arange(20.0) % 7, "c", nlags=1)[0]`.
+        let x: Vec<f64> = (0..20).map(|i| (i % 7) as f64).collect();
+        let want = 0.111_972_207_375_734_92;
+        assert!(
+            (kpss_stat(&x, 1) - want).abs() < 1e-12,
+            "{}",
+            kpss_stat(&x, 1)
+        );
     }
 }

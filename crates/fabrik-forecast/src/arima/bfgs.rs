@@ -5,6 +5,12 @@
 //! initial step length and inverse-Hessian update. The line search is a backtracking
 //! Armijo search instead of scipy's More-Thuente search; both end at the same optimum.
 //!
+//! [`Gradient::Central`] and a relative tolerance give R's `optim(method = "BFGS")`
+//! settings instead (central differences with `ndeps = 10⁻³`, `reltol = √ε`), which the
+//! exact likelihood of differenced models needs: its diffuse prior (`κ = 10⁶`) leaves
+//! rounding noise near 10⁻¹⁰ that forward differences with a 10⁻⁸ step turn into
+//! gradient errors of order 10⁻².
+//!
 //! The dimension is small (at most 5 + 5 + 2 + 2 + 1 coefficients), so the inverse
 //! Hessian is a dense `n × n` buffer; nothing is allocated per iteration.
 
@@ -14,6 +20,19 @@ const FD_STEP: f64 = 1.490_116_119_384_765_6e-8;
 const C1: f64 = 1e-4;
 /// The most step-length halvings in one line search.
 const MAX_BACKTRACK: usize = 40;
+
+/// How the gradient is approximated and when the search stops.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Gradient {
+    /// scipy's: forward differences with step `√ε`, no tolerance on `f`.
+    Forward,
+    /// R's: central differences with step `10⁻³·max(1, |x_i|)`, stopping when an
+    /// iteration improves `f` by less than `√ε·(|f| + √ε)`.
+    Central,
+}
+
+/// R's `ndeps`.
+const CENTRAL_STEP: f64 = 1e-3;
 
 /// The result of [`bfgs`].
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +52,7 @@ pub(crate) fn bfgs(
     x0: &[f64],
     max_iter: usize,
     gtol: f64,
+    mode: Gradient,
 ) -> Minimum {
     let n = x0.len();
     let mut x = x0.to_vec();
@@ -53,9 +73,21 @@ pub(crate) fn bfgs(
         scratch.copy_from_slice(x);
         for i in 0..n {
             let xi = x[i];
-            scratch[i] = xi + FD_STEP;
-            let h = scratch[i] - xi;
-            g[i] = (f(scratch) - fx) / h;
+            match mode {
+                Gradient::Forward => {
+                    scratch[i] = xi + FD_STEP;
+                    let h = scratch[i] - xi;
+                    g[i] = (f(scratch) - fx) / h;
+                }
+                Gradient::Central => {
+                    let h = CENTRAL_STEP * xi.abs().max(1.0);
+                    scratch[i] = xi + h;
+                    let up = f(scratch);
+                    scratch[i] = xi - h;
+                    let down = f(scratch);
+                    g[i] = (up - down) / (2.0 * h);
+                }
+            }
             scratch[i] = xi;
         }
     };
@@ -132,11 +164,16 @@ pub(crate) fn bfgs(
             s[i] = x_new[i] - x[i];
             y[i] = g_new[i] - g[i];
         }
+        let small =
+            mode == Gradient::Central && (fx - f_new).abs() <= FD_STEP * (f_new.abs() + FD_STEP);
         old_old_f = fx;
         fx = f_new;
         x.copy_from_slice(&x_new);
         g.copy_from_slice(&g_new);
         k += 1;
+        if small {
+            break;
+        }
         let sy: f64 = s.iter().zip(&y).map(|(a, b)| a * b).sum();
         if sy > 0.0 {
             // H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ.
@@ -167,7 +204,7 @@ mod tests {
     #[test]
     fn minimises_a_quadratic_and_rosenbrock() {
         let quad = |x: &[f64]| (x[0] - 1.0).powi(2) + 10.0 * (x[1] + 2.0).powi(2) + x[0] * x[1];
-        let m = bfgs(quad, &[0.0, 0.0], 100, 1e-8);
+        let m = bfgs(quad, &[0.0, 0.0], 100, 1e-8, Gradient::Forward);
         // Minimum of the quadratic: 2(x0−1) + x1 = 0 and 20(x1+2) + x0 = 0, so
         // x1 = 2 − 2·x0 and x0 = 80/39.
         let x0 = 80.0 / 39.0;
@@ -177,7 +214,7 @@ mod tests {
             "{m:?}"
         );
         let rosen = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
-        let m = bfgs(rosen, &[-1.2, 1.0], 200, 1e-8);
+        let m = bfgs(rosen, &[-1.2, 1.0], 200, 1e-8, Gradient::Forward);
         assert!(
             (m.x[0] - 1.0).abs() < 1e-3 && (m.x[1] - 1.0).abs() < 1e-3,
             "{m:?}"
@@ -187,8 +224,8 @@ mod tests {
     #[test]
     fn stops_at_the_iteration_limit_and_on_infinite_start() {
         let rosen = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
-        assert!(bfgs(rosen, &[-1.2, 1.0], 2, 1e-8).max_iter_reached);
-        let m = bfgs(|_| f64::INFINITY, &[0.0], 10, 1e-8);
+        assert!(bfgs(rosen, &[-1.2, 1.0], 2, 1e-8, Gradient::Forward).max_iter_reached);
+        let m = bfgs(|_| f64::INFINITY, &[0.0], 10, 1e-8, Gradient::Forward);
         assert!(m.f.is_infinite() && !m.max_iter_reached);
     }
 }

@@ -4,7 +4,7 @@
 //! stationary by R's transformation, an intercept (no differencing) or drift (one
 //! difference) estimated with the ARMA coefficients.
 
-use super::bfgs::bfgs;
+use super::bfgs::{Gradient, bfgs};
 use super::core::{Orders, StateSpace, css, inv_partrans, trans_pars, undo_pars};
 
 /// scipy's `options={"maxiter": 100}` in statsforecast.
@@ -158,13 +158,26 @@ pub(crate) fn fit(
         }
     };
 
+    // Forward differences as statsforecast, except for the exact likelihood of a
+    // differenced model (see `bfgs`).
+    let ml_gradient = if diffuse == Diffuse::Exact && !delta.is_empty() {
+        Gradient::Central
+    } else {
+        Gradient::Forward
+    };
     let log2pi = (2.0 * std::f64::consts::PI).ln();
     let nu = n_used as f64;
     if method == Method::Css {
         let fun = if no_optim {
             0.0
         } else {
-            let res = bfgs(&mut css_objective, &init[..nfree], MAX_ITER, GTOL);
+            let res = bfgs(
+                &mut css_objective,
+                &init[..nfree],
+                MAX_ITER,
+                GTOL,
+                Gradient::Forward,
+            );
             coef[..nfree].copy_from_slice(&res.x);
             res.f
         };
@@ -188,7 +201,13 @@ pub(crate) fn fit(
     }
 
     if method == Method::CssMl && !no_optim {
-        let res = bfgs(&mut css_objective, &init[..nfree], MAX_ITER, GTOL);
+        let res = bfgs(
+            &mut css_objective,
+            &init[..nfree],
+            MAX_ITER,
+            GTOL,
+            Gradient::Forward,
+        );
         if !res.max_iter_reached {
             init[..nfree].copy_from_slice(&res.x);
         }
@@ -230,7 +249,13 @@ pub(crate) fn fit(
     let fun = if no_optim {
         ml_objective(&[])
     } else {
-        let res = bfgs(&mut ml_objective, &init[..nfree], MAX_ITER, GTOL);
+        let res = bfgs(
+            &mut ml_objective,
+            &init[..nfree],
+            MAX_ITER,
+            GTOL,
+            ml_gradient,
+        );
         coef[..nfree].copy_from_slice(&res.x);
         res.f
     };
@@ -239,6 +264,16 @@ pub(crate) fn fit(
     }
     if transform {
         coef = undo_pars(&coef, &o);
+    }
+    if diffuse == Diffuse::Exact {
+        // R's `maInvert` for single-coefficient MA parts: θ and 1/θ give the same
+        // likelihood, the invertible one is reported. (statsforecast's port of it never
+        // changes anything.)
+        for (order, at) in [(o.q, o.p), (o.sq, o.p + o.q + o.sp)] {
+            if order == 1 && coef[at].abs() > 1.0 {
+                coef[at] = 1.0 / coef[at];
+            }
+        }
     }
     trans_pars(&coef, &o, false, &mut phi, &mut theta);
     let mut ss = StateSpace::new(&phi, &theta, &delta);
