@@ -113,10 +113,18 @@ pub(crate) fn fit(
     let transform = !no_optim;
 
     let mut init = vec![0.0; ncoef];
+    // R's `parscale` of the regressor's coefficient: 10 standard errors of its OLS start.
+    let mut xreg_scale = 1.0;
     if spec.has_xreg() {
         init[narma] = match fixed_beta {
             Some(b) => b,
-            None => ols_start(x, spec)?,
+            None => {
+                let (b, se) = ols_start(x, spec)?;
+                if se.is_finite() && se > 0.0 {
+                    xreg_scale = 10.0 * se;
+                }
+                b
+            }
         };
     }
     let mut coef = init.clone();
@@ -248,6 +256,26 @@ pub(crate) fn fit(
     };
     let fun = if no_optim {
         ml_objective(&[])
+    } else if ml_gradient == Gradient::Central && nfree > narma {
+        // R's optim works on par / parscale: the regressor's coefficient in units of
+        // `xreg_scale`, so that its steps compare with the ARMA coefficients'.
+        let mut scaled = init[..nfree].to_vec();
+        scaled[narma] /= xreg_scale;
+        let mut unscaled = scaled.clone();
+        let res = bfgs(
+            |u: &[f64]| {
+                unscaled.copy_from_slice(u);
+                unscaled[narma] *= xreg_scale;
+                ml_objective(&unscaled)
+            },
+            &scaled,
+            MAX_ITER,
+            GTOL,
+            ml_gradient,
+        );
+        coef[..nfree].copy_from_slice(&res.x);
+        coef[narma] *= xreg_scale;
+        res.f
     } else {
         let res = bfgs(
             &mut ml_objective,
@@ -259,7 +287,9 @@ pub(crate) fn fit(
         coef[..nfree].copy_from_slice(&res.x);
         res.f
     };
-    if !fun.is_finite() {
+    // With every coefficient fixed statsforecast keeps the model whatever the likelihood
+    // (a series its fixed drift fits exactly has σ² = 0 and a NaN likelihood).
+    if !fun.is_finite() && !no_optim {
         return None;
     }
     if transform {
@@ -297,8 +327,9 @@ pub(crate) fn fit(
 }
 
 /// The starting value of the intercept or drift: the least-squares coefficient of the
-/// differenced series on the differenced regressor (statsforecast's OLS, no constant).
-fn ols_start(x: &[f64], spec: &Spec) -> Option<f64> {
+/// differenced series on the differenced regressor (statsforecast's OLS, no constant),
+/// with its standard error.
+fn ols_start(x: &[f64], spec: &Spec) -> Option<(f64, f64)> {
     let o = spec.orders;
     let mut dx = x.to_vec();
     let mut dr: Vec<f64> = (0..x.len()).map(|t| spec.xreg(t)).collect();
@@ -318,7 +349,13 @@ fn ols_start(x: &[f64], spec: &Spec) -> Option<f64> {
     }
     let sxy: f64 = dx.iter().zip(&dr).map(|(a, b)| a * b).sum();
     let sxx: f64 = dr.iter().map(|b| b * b).sum();
-    (sxx > 0.0).then(|| sxy / sxx)
+    if sxx <= 0.0 {
+        return None;
+    }
+    let b = sxy / sxx;
+    let rss: f64 = dx.iter().zip(&dr).map(|(y, r)| (y - b * r).powi(2)).sum();
+    let se = (rss / (dx.len() as f64 - 1.0) / sxx).sqrt();
+    Some((b, se))
 }
 
 /// statsforecast's `Arima()` / `myarima()` after `arima()`: AICc, BIC and σ² from the
