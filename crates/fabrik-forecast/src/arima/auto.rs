@@ -22,7 +22,8 @@ pub(crate) struct Settings {
     pub nmodels: usize,
     pub allow_drift: bool,
     pub allow_mean: bool,
-    /// `None`: approximate (CSS) when `n > 150` or the season exceeds 12.
+    /// `None`: approximate (CSS) when `n > 150` or the season exceeds 12 (`auto_arima_f`'s
+    /// default); statsforecast's `AutoARIMA` model passes `Some(false)`.
     pub approximation: Option<bool>,
     pub diffuse: Diffuse,
 }
@@ -44,7 +45,7 @@ impl Default for Settings {
             nmodels: 94,
             allow_drift: true,
             allow_mean: true,
-            approximation: None,
+            approximation: Some(false),
             diffuse: Diffuse::Exact,
         }
     }

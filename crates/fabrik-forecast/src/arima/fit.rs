@@ -308,7 +308,18 @@ pub(crate) fn fit(
     trans_pars(&coef, &o, false, &mut phi, &mut theta);
     let mut ss = StateSpace::new(&phi, &theta, &delta);
     demean(&coef, &mut xd);
-    ss.filter(&xd, Some(&mut resid));
+    let (ssq, sumlog, nu_final) = ss.filter(&xd, Some(&mut resid));
+    // R re-evaluates the likelihood at the final (possibly MA-inverted) coefficients.
+    // This matters: a huge MA coefficient (θ = 100 rather than its twin 0.01) makes the
+    // first gains exceed 10⁴, which drops those observations from the likelihood and
+    // flatters it; the invertible twin is evaluated on every observation.
+    // (statsforecast keeps the optimiser's value.)
+    let fun = if diffuse == Diffuse::Exact && nu_final > 0 && ssq > 0.0 {
+        let nf = nu_final as f64;
+        0.5 * ((ssq / nf).ln() + sumlog / nf)
+    } else {
+        fun
+    };
     let value = 2.0 * nu * fun + nu + nu * log2pi;
     let aic = value + 2.0 * (nfree as f64 + 1.0);
     Some(ArimaFit {

@@ -281,6 +281,24 @@ fn auto_arima_chooses_statsforecasts_orders() {
     );
 }
 
+/// The approximation (CSS search, then exact re-fits best first) of `auto_arima_f`'s own
+/// default for long series, with statsforecast's diffuse handling: statsforecast 2.1.1
+/// `auto_arima_f(realgdp, period=4, trace=True)` ends with
+/// `ARIMA(1,2,1)(1,0,0)[4] : 2187.7674` (its AICc).
+#[test]
+fn approximate_search_matches_auto_arima_f() {
+    let s = Settings {
+        approximation: None,
+        diffuse: Diffuse::Statsforecast,
+        ..Settings::default()
+    };
+    let Ok(Chosen::Model(f)) = auto_arima(&REALGDP, 4, &s) else {
+        panic!("no model")
+    };
+    assert_eq!(describe(&f.spec, None), "ARIMA(1,2,1)(1,0,0)[4]");
+    assert!((f.aicc - 2187.7674).abs() < 1e-3, "{}", f.aicc);
+}
+
 #[test]
 fn unit_root_tests_pick_the_differences() {
     // statsforecast 2.1.1: `ndiffs(y)` gives 2 for Brazil and Germany, 1 for Japan and
