@@ -448,6 +448,9 @@ pub(crate) struct StateSpace {
     kappa: f64,
 }
 
+/// The relative change of the gains below which the filter counts as converged.
+const STEADY_TOL: f64 = 1e-13;
+
 /// The variance of the diffuse prior of the differencing states (R's `kappa`).
 pub(crate) const KAPPA: f64 = 1e6;
 
@@ -546,6 +549,11 @@ impl StateSpace {
         } = self;
         // R's T and V use theta padded to r − 1; `q` here is that padded length.
         let _ = q;
+        // Once the gain and the gain vector stop changing (to STEADY_TOL, two steps in a
+        // row) the covariances have converged: later steps update the state only.
+        let mut steady = false;
+        let mut calm = 0usize;
+        let mut gain_steady = 0.0;
         for (l, &yl) in y.iter().enumerate() {
             for i in 0..r {
                 let mut tmp = if i < r - 1 { a[i + 1] } else { 0.0 };
@@ -564,7 +572,7 @@ impl StateSpace {
                 }
                 anew[r] = tmp;
             }
-            if l > 0 {
+            if l > 0 && !steady {
                 if d == 0 {
                     for i in 0..r {
                         let vi = if i == 0 { 1.0 } else { theta[i - 1] };
@@ -645,6 +653,8 @@ impl StateSpace {
                 }
             }
             if yl.is_nan() {
+                steady = false;
+                calm = 0;
                 a.copy_from_slice(anew);
                 pm.copy_from_slice(pn);
                 if let Some(res) = resid.as_deref_mut() {
@@ -656,20 +666,30 @@ impl StateSpace {
             for i in 0..d {
                 resid0 -= delta[i] * anew[r + i];
             }
-            let mut gain = pn[0];
-            for i in 0..d {
-                gain += delta[i] * pn[r + i];
-            }
-            for i in 0..rd {
-                let mut tmp = pn[i];
-                for j in 0..d {
-                    tmp += pn[i + rd * (r + j)] * delta[j];
+            let gain = if steady {
+                gain_steady
+            } else {
+                let mut gain = pn[0];
+                for i in 0..d {
+                    gain += delta[i] * pn[r + i];
                 }
-                gain_m[i] = tmp;
-            }
-            for i in 0..d {
-                gain += delta[i] * gain_m[r + i];
-            }
+                let mut moved = false;
+                for i in 0..rd {
+                    let mut tmp = pn[i];
+                    for j in 0..d {
+                        tmp += pn[i + rd * (r + j)] * delta[j];
+                    }
+                    moved |= (tmp - gain_m[i]).abs() > STEADY_TOL * pn[0].abs();
+                    gain_m[i] = tmp;
+                }
+                for i in 0..d {
+                    gain += delta[i] * gain_m[r + i];
+                }
+                moved |= (gain - gain_steady).abs() > STEADY_TOL * gain.abs();
+                calm = if moved || l == 0 { 0 } else { calm + 1 };
+                gain_steady = gain;
+                gain
+            };
             if gain < 1e4 {
                 nu += 1;
                 ssq += resid0 * resid0 / gain;
@@ -681,6 +701,10 @@ impl StateSpace {
             for i in 0..rd {
                 a[i] = anew[i] + gain_m[i] * resid0 / gain;
             }
+            if steady {
+                continue;
+            }
+            steady = calm >= 2;
             for i in 0..rd {
                 for j in 0..rd {
                     pm[i * rd + j] = pn[i * rd + j] - gain_m[i] * gain_m[j] / gain;
