@@ -6,6 +6,7 @@
 //! regular series, RMSSE for intermittent ones), and every candidate gets conformal
 //! intervals where it has no analytic ones.
 
+use crate::arima::AutoArima;
 use crate::conformal::Conformal;
 use crate::error::{Error, Result};
 use crate::ets::AutoEts;
@@ -22,6 +23,10 @@ pub const MODELS: &[(&str, &str)] = &[
         "fabrik's choice per series: class (regular or intermittent), then a backtest",
     ),
     ("ets", "AutoETS: exponential smoothing, form chosen by AICc"),
+    (
+        "arima",
+        "AutoARIMA: seasonal ARIMA, differences by unit-root tests, orders by a stepwise AICc search",
+    ),
     (
         "theta",
         "AutoTheta: standard, optimised and dynamic theta, the best in-sample",
@@ -67,6 +72,7 @@ pub fn model(name: &str, season: usize) -> Result<Box<dyn Model>> {
     Ok(match name.trim().to_ascii_lowercase().as_str() {
         "auto" => auto(season),
         "ets" | "autoets" => Box::new(AutoEts::new(season)),
+        "arima" | "autoarima" => Box::new(AutoArima::new(season)),
         "theta" | "autotheta" => conformal(Box::new(AutoTheta { season }), false),
         "naive" | "seasonalnaive" | "snaive" => Box::new(SeasonalNaive { season }),
         "croston" | "crostonoptimized" => conformal(Box::new(CrostonOptimized), true),
@@ -94,6 +100,7 @@ pub fn auto(season: usize) -> Box<dyn Model> {
     };
     let regular: Vec<Box<dyn Model>> = vec![
         Box::new(AutoEts::new(season)),
+        Box::new(AutoArima::new(season)),
         conformal(Box::new(AutoTheta { season }), false),
         Box::new(SeasonalNaive { season }),
     ];

@@ -10,6 +10,7 @@
 //! - [`optim`]: the bounded Nelder-Mead minimiser the models' likelihoods use.
 //! - [`ets`]: exponential smoothing state-space models ([`Ets`]) and their automatic
 //!   selection ([`AutoEts`]).
+//! - [`arima`]: ARIMA models ([`Arima`]) and the Hyndman-Khandakar search ([`AutoArima`]).
 //! - [`naive`]: the seasonal naive and naive methods.
 //! - [`theta`]: the Theta family (standard, optimised, dynamic) and [`AutoTheta`].
 //! - [`intermittent`]: Croston, SBA, TSB, ADIDA, IMAPA for sparse demand, and the
@@ -20,6 +21,7 @@
 //! - [`select`]: automatic model choice per series by a backtest ([`AutoSelect`]).
 //! - [`reconcile`]: coherent family / option forecasts (bottom-up, MinT, shares).
 
+pub mod arima;
 pub mod backtest;
 pub mod batch;
 pub mod catalog;
@@ -39,6 +41,7 @@ pub mod theta;
 #[cfg(test)]
 mod test_series;
 
+pub use arima::{Arima, AutoArima, FittedArima};
 pub use backtest::{Backtest, BacktestResult};
 pub use batch::{Forecasts, forecast_set};
 pub use conformal::{Conformal, ConformalMethod};
