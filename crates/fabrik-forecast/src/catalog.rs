@@ -7,6 +7,7 @@
 //! intervals where it has no analytic ones.
 
 use crate::arima::AutoArima;
+use crate::combine::Combination;
 use crate::conformal::Conformal;
 use crate::error::{Error, Result};
 use crate::ets::AutoEts;
@@ -30,6 +31,10 @@ pub const MODELS: &[(&str, &str)] = &[
     (
         "theta",
         "AutoTheta: standard, optimised and dynamic theta, the best in-sample",
+    ),
+    (
+        "combo",
+        "the mean of AutoETS, AutoARIMA and AutoTheta (conformal intervals)",
     ),
     ("naive", "seasonal naive: the value one season ago"),
     (
@@ -73,6 +78,7 @@ pub fn model(name: &str, season: usize) -> Result<Box<dyn Model>> {
         "auto" => auto(season),
         "ets" | "autoets" => Box::new(AutoEts::new(season)),
         "arima" | "autoarima" => Box::new(AutoArima::new(season)),
+        "combo" | "combination" => conformal(combination(season), false),
         "theta" | "autotheta" => conformal(Box::new(AutoTheta { season }), false),
         "naive" | "seasonalnaive" | "snaive" => Box::new(SeasonalNaive { season }),
         "croston" | "crostonoptimized" => conformal(Box::new(CrostonOptimized), true),
@@ -90,6 +96,17 @@ pub fn model(name: &str, season: usize) -> Result<Box<dyn Model>> {
                     .join(", "),
             });
         }
+    })
+}
+
+/// The mean of AutoETS, AutoARIMA and AutoTheta.
+fn combination(season: usize) -> Box<dyn Model> {
+    Box::new(Combination {
+        members: vec![
+            Box::new(AutoEts::new(season)),
+            Box::new(AutoArima::new(season)),
+            Box::new(AutoTheta { season }),
+        ],
     })
 }
 

@@ -19,12 +19,14 @@
 //! - [`backtest`]: rolling-origin evaluation of a model over many series, as Arrow too.
 //! - [`conformal`]: conformal prediction intervals for any model ([`Conformal`]).
 //! - [`select`]: automatic model choice per series by a backtest ([`AutoSelect`]).
+//! - [`combine`]: the mean of several models' forecasts ([`Combination`]).
 //! - [`reconcile`]: coherent family / option forecasts (bottom-up, MinT, shares).
 
 pub mod arima;
 pub mod backtest;
 pub mod batch;
 pub mod catalog;
+pub mod combine;
 pub mod conformal;
 pub mod error;
 pub mod ets;
@@ -44,6 +46,7 @@ mod test_series;
 pub use arima::{Arima, AutoArima, FittedArima};
 pub use backtest::{Backtest, BacktestResult};
 pub use batch::{Forecasts, forecast_set};
+pub use combine::Combination;
 pub use conformal::{Conformal, ConformalMethod};
 pub use error::{Error, Result};
 pub use ets::{AutoEts, Ets, EtsParams, EtsSpec, EtsStates, FittedEts};
