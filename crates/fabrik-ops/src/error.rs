@@ -124,6 +124,22 @@ pub enum Error {
         /// The number of orders.
         expected: usize,
     },
+    /// A query of the anomaly analysis failed (bad SQL, a missing table or column).
+    #[error(transparent)]
+    Sql(#[from] fabrik_sql::Error),
+    /// An Arrow kernel failed.
+    #[error(transparent)]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// An option of the anomaly analysis out of its range.
+    #[error("anomaly option {name} must be {expected}, got {value}")]
+    AnomalyOption {
+        /// The option.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// Its range.
+        expected: &'static str,
+    },
 }
 
 /// The result type of `fabrik-ops`.

@@ -1,3 +1,4 @@
 //! Integration tests of `fabrik-ops` (one binary).
 
+mod anomaly;
 mod sequence;
