@@ -768,7 +768,7 @@ mod tests {
             value: 0.0,
             limits: Limits::new(0.0, 1.0).expect("limits"),
             alarms: 1,
-            confirmed_us: start + 1,
+            confirmed_us: start,
         };
         let w = |sensor: &str, a: i64, b: i64| Window {
             sensor_id: sensor.to_owned(),

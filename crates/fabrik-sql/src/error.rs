@@ -228,7 +228,7 @@ pub enum Error {
         /// The baseline's readings.
         baseline: usize,
         /// Why.
-        source: fabrik_kernels::Error,
+        source: Box<fabrik_kernels::Error>,
     },
 }
 

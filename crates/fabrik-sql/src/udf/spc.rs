@@ -672,7 +672,7 @@ impl PartitionEvaluator for SpcEvaluator {
                         function: self.config.kind.name(),
                         partition,
                         baseline: self.config.baseline,
-                        source,
+                        source: Box::new(source),
                     },
                 })
             },
@@ -765,7 +765,8 @@ mod tests {
     #[test]
     fn signals_label_what_fired() -> fabrik_kernels::Result<()> {
         let limits = Limits::new(0.0, 1.0)?;
-        // 3.5 is beyond 3σ (N1); 2.5, 2.5 are 2 of 3 beyond 2σ (N5 at the second).
+        // 3.5 is beyond 3σ (N1); with the 2.5 at row 3 it makes 2 of the 3 points 1..=3
+        // beyond 2σ (N5 at 3), and the two 2.5s do again at row 4.
         let s = chart_signals(
             &[0.0, 3.5, 0.0, 2.5, 2.5],
             limits,
@@ -774,7 +775,13 @@ mod tests {
         let labels: Vec<Option<String>> = s.iter().map(|s| s.map(|s| s.label())).collect();
         assert_eq!(
             labels,
-            vec![None, Some("N1".into()), None, None, Some("N5".into())]
+            vec![
+                None,
+                Some("N1".into()),
+                None,
+                Some("N5".into()),
+                Some("N5".into())
+            ]
         );
         // CUSUM k = 0.5, h = 1: 2 → C⁺ = 1.5 > 1 at row 0; −2 → C⁻ = 1.5 at row 1.
         let params = CusumParams {
