@@ -353,7 +353,7 @@ async fn faults_are_found_before_their_breakdowns() -> Result<()> {
 }
 
 /// The full table: every chart family on several seeds, at 1 Hz, `PlantConfig::small`
-/// with `fault_rate` 1.0. Slow in debug (a minute or more per seed); run with
+/// with `fault_rate` 1.0. Slow in debug (about four minutes per seed); run with
 /// `cargo test --workspace --test it -- --ignored --nocapture anomaly_table` (from
 /// `crates/fabrik-ops`); `FABRIK_SEEDS=1,2` picks the seeds, `FABRIK_QUICK=1` the
 /// 10-second plants of the floor test.
@@ -430,7 +430,7 @@ fn variants() -> Vec<(String, AnomalyOptions)> {
         out.push((name.to_owned(), o));
     };
     with("WE1, sigma MR", &|o| o.sigma = SigmaEstimate::MovingRange);
-    with("WE1, no revision", &|o| o.revise = false);
+    with("WE1, revised baseline", &|o| o.revise = true);
     with("WE1, all states", &|o| o.running = None);
     with("WE1, no warm-up", &|o| {
         o.running = Some(RunningFilter {
@@ -442,7 +442,7 @@ fn variants() -> Vec<(String, AnomalyOptions)> {
     with("WE1, confirm 2", &|o| o.confirm = 2);
     with("WE1, confirm 5", &|o| o.confirm = 5);
     with("WE1, baseline 60", &|o| o.baseline = 60);
-    with("WE1, baseline 240", &|o| o.baseline = 240);
+    with("WE1, baseline 120", &|o| o.baseline = 120);
     with("WE1, 5 min groups", &|o| {
         o.subgroup = Duration::from_secs(300);
         o.baseline = 48;
