@@ -211,6 +211,16 @@ pub enum Error {
         /// How to call the function.
         usage: &'static str,
     },
+    /// An option of the anomaly analysis out of its range.
+    #[error("anomaly option {name} must be {expected}, got {value}")]
+    AnomalyOption {
+        /// The option.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// Its range.
+        expected: &'static str,
+    },
 }
 
 /// `Result` with [`Error`].

@@ -1,5 +1,5 @@
-//! fabrik's production and supply analytics: OEE, downtime and supplier scorecards over
-//! SQL, and order sequencing.
+//! fabrik's production and supply analytics: OEE, downtime, supplier scorecards and SPC
+//! anomalies over SQL, and order sequencing.
 //!
 //! Every analysis reads the session's domain tables (`machine_states`,
 //! `production_counts`, `deliveries`, `suppliers`) and returns an Arrow [`RecordBatch`]
@@ -33,6 +33,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Sensor anomalies ([`anomaly`]): rational subgroups of running readings charted against
+//! per-sensor baselines with the SPC kernels of `fabrik-kernels` (also SQL window
+//! functions: `spc_rule`, `spc_ewma`, `spc_cusum`), alarms debounced into episodes, and
+//! their score against a plant's ground truth.
+//!
 //! Order sequencing ([`sequence`](mod@sequence)) needs no SQL: the order in which a line
 //! builds a day's orders to spend fewer minutes on changeovers and miss fewer due times,
 //! against the input order (FIFO); exact for small days, a deterministic heuristic
@@ -40,6 +45,7 @@
 //!
 //! [`RecordBatch`]: datafusion::arrow::array::RecordBatch
 
+pub mod anomaly;
 mod columns;
 pub mod downtime;
 pub mod error;
@@ -49,6 +55,7 @@ pub mod shift;
 pub mod sql;
 pub mod supplier;
 
+pub use anomaly::{Anomalies, AnomalyOptions, Episode, RunningFilter, anomalies};
 pub use downtime::{Downtime, DowntimeOptions, SixLosses};
 pub use error::{Error, Result};
 pub use oee::{Entity, Oee, OeeOptions, Period};

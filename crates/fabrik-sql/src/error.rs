@@ -200,6 +200,36 @@ pub enum Error {
         /// The table function.
         function: &'static str,
     },
+    /// A partition of an SPC window function (`spc_rule`, …) holds fewer readings than
+    /// the baseline its limits are learned from.
+    #[error(
+        "{function}: the partition {partition} has {found} readings (nulls not counted), fewer than the baseline of {baseline}: filter out short series or give a smaller baseline"
+    )]
+    SpcShortSeries {
+        /// The window function.
+        function: &'static str,
+        /// The partition, by its PARTITION BY values (`sensor_id=S-0007 (12 rows)`).
+        partition: String,
+        /// The readings of the partition.
+        found: usize,
+        /// The baseline's readings.
+        baseline: usize,
+    },
+    /// The baseline of a partition of an SPC window function gives no usable control
+    /// limits (e.g. constant readings: sigma 0).
+    #[error(
+        "{function}: the first {baseline} readings of the partition {partition} give no control limits: {source}"
+    )]
+    SpcBaseline {
+        /// The window function.
+        function: &'static str,
+        /// The partition, by its PARTITION BY values.
+        partition: String,
+        /// The baseline's readings.
+        baseline: usize,
+        /// Why.
+        source: Box<fabrik_kernels::Error>,
+    },
 }
 
 impl From<datafusion::error::DataFusionError> for Error {

@@ -7,6 +7,7 @@
 //! | `time_bucket(interval, ts [, origin \| 'Time/Zone'])` | scalar | TimescaleDB's bucket start ([`time_bucket`]) |
 //! | `first(value, ts)`, `last(value, ts)` | aggregate | the value at the smallest / largest `ts` ([`first_last`]) |
 //! | `approx_quantile(value, q)` | aggregate | a quantile from a mergeable sketch, exact on small groups ([`percentile`]) |
+//! | `spc_rule(value, 'nelson' \| 'western_electric' [, baseline])`, `spc_ewma(value [, λ, L, baseline])`, `spc_cusum(value [, k, h, baseline])`, `spc_limits(value [, baseline])` | window | control charts per partition, limits learned from its first readings ([`spc`]) |
 //! | `time_weighted_avg(value, ts [, 'locf' \| 'linear'])`, `counter_rate(value, ts)`, `counter_increase(value, ts)`, `state_duration(state, ts [, 'STATE'])` | aggregate | interval-aware aggregates of a series ([`series`]) |
 //!
 //! ```sql
@@ -21,6 +22,7 @@ use datafusion::prelude::SessionContext;
 pub mod first_last;
 pub mod percentile;
 pub mod series;
+pub mod spc;
 pub mod time_bucket;
 
 pub use first_last::{FirstLast, Which};
@@ -34,4 +36,5 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udaf(AggregateUDF::new_from_impl(FirstLast::new(Which::Last)));
     ctx.register_udaf(AggregateUDF::new_from_impl(ApproxQuantile::new()));
     series::register(ctx);
+    spc::register(ctx);
 }

@@ -1,6 +1,7 @@
 //! Integration tests of fabrik-ops: hand-made tables with hand-computed figures, and a
 //! smoke test on a tiny generated plant.
 
+mod anomaly;
 mod downtime;
 mod oee;
 mod sequence;

@@ -3,5 +3,6 @@
 mod forecast;
 mod rollup;
 mod session;
+mod spc;
 mod timeseries;
 mod udf;
