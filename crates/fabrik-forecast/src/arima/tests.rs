@@ -302,6 +302,25 @@ fn auto_arima_chooses_statsforecasts_orders_nile_brazil() {
     check_order(&BRAZIL, "ARIMA(2,2,2)");
 }
 
+/// Sunspots 1949-2008 (no differencing, so the same likelihood as statsforecast):
+/// `ARIMA(2,0,1) with non-zero mean`, AICc 539.0289922344693, ar = (1.582664, -0.906064),
+/// ma1 = -0.490428, mean 73.611612.
+#[test]
+fn auto_arima_sunspots_matches_statsforecast() {
+    let f = check_order(
+        &crate::test_series::SUNSPOTS,
+        "ARIMA(2,0,1) with non-zero mean",
+    );
+    assert_abs(
+        &f.coefficients()[..3],
+        &[1.582664, -0.906064, -0.490428],
+        1e-4,
+        "sunspots",
+    );
+    let aicc = f.criteria().expect("criteria").aicc;
+    assert!((aicc - 539.0289922344693).abs() < 1e-6, "{aicc}");
+}
+
 /// India: statsforecast chooses ARIMA(2,2,2) with ar = (1.634084, -0.80804),
 /// ma = (-0.809432, 0.763659); with its diffuse handling this search finds exactly that,
 /// with R's exact likelihood it prefers ARIMA(1,2,0).
@@ -664,5 +683,30 @@ fn arima_backtest() {
                 rayon::current_num_threads()
             );
         }
+    }
+}
+
+/// Speed: AutoARIMA on every whole series of the yearly and quarterly groups, one thread.
+/// Run with `cargo test -p fabrik-forecast --release -- --ignored --nocapture arima_speed`
+/// after the peers script (see `arima_backtest`).
+#[test]
+#[ignore = "needs /tmp/ar/w from scripts/forecast_peers.py; timing"]
+fn arima_speed() {
+    for (group, m) in [("yearly", 1), ("quarterly", 4)] {
+        let series = read_group(&format!("/tmp/ar/w/{group}/in.csv"));
+        let model = AutoArima::new(m);
+        let t = std::time::Instant::now();
+        let ok = series
+            .iter()
+            .filter(|(_, y)| model.fit_arima(y).is_ok())
+            .count();
+        let el = t.elapsed();
+        let n: usize = series.iter().map(|s| s.1.len()).sum();
+        println!(
+            "{group}: {} series (mean length {:.0}), {ok} fitted, {:.0} µs per series (one thread, wall)",
+            series.len(),
+            n as f64 / series.len() as f64,
+            el.as_secs_f64() * 1e6 / series.len() as f64
+        );
     }
 }
