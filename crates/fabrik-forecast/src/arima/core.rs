@@ -443,6 +443,7 @@ pub(crate) struct StateSpace {
     anew: Vec<f64>,
     mm: Vec<f64>,
     gain_m: Vec<f64>,
+    pn_prev: Vec<f64>,
     q0: Vec<f64>,
     q0work: Q0Work,
     kappa: f64,
@@ -475,6 +476,7 @@ impl StateSpace {
             anew: vec![0.0; rd],
             mm: vec![0.0; rd * rd],
             gain_m: vec![0.0; rd],
+            pn_prev: vec![0.0; rd * rd],
             q0: vec![0.0; r * r],
             q0work: Q0Work::default(),
             kappa: KAPPA,
@@ -545,12 +547,14 @@ impl StateSpace {
             anew,
             mm,
             gain_m,
+            pn_prev,
             ..
         } = self;
         // R's T and V use theta padded to r − 1; `q` here is that padded length.
         let _ = q;
-        // Once the gain and the gain vector stop changing (to STEADY_TOL, two steps in a
-        // row) the covariances have converged: later steps update the state only.
+        // Once the predicted covariance stops changing (to STEADY_TOL relative to its first
+        // element, two steps in a row, with the diffuse states resolved) the filter has
+        // converged: later steps update the state only.
         let mut steady = false;
         let mut calm = 0usize;
         let mut gain_steady = 0.0;
@@ -673,20 +677,26 @@ impl StateSpace {
                 for i in 0..d {
                     gain += delta[i] * pn[r + i];
                 }
-                let mut moved = false;
+                // Converged: the predicted covariance as a whole is unchanged and the
+                // diffuse states are resolved.
+                let mut moved = l == 0;
+                let scale = STEADY_TOL * pn[0].abs();
+                for (now, before) in pn.iter().zip(pn_prev.iter_mut()) {
+                    moved |= (now - *before).abs() > scale;
+                    *before = *now;
+                }
                 for i in 0..rd {
                     let mut tmp = pn[i];
                     for j in 0..d {
                         tmp += pn[i + rd * (r + j)] * delta[j];
                     }
-                    moved |= (tmp - gain_m[i]).abs() > STEADY_TOL * pn[0].abs();
                     gain_m[i] = tmp;
                 }
                 for i in 0..d {
                     gain += delta[i] * gain_m[r + i];
                 }
-                moved |= (gain - gain_steady).abs() > STEADY_TOL * gain.abs();
-                calm = if moved || l == 0 { 0 } else { calm + 1 };
+                moved |= gain >= 1e4;
+                calm = if moved { 0 } else { calm + 1 };
                 gain_steady = gain;
                 gain
             };

@@ -204,6 +204,45 @@ fn differenced_models_match_the_exact_likelihood() {
     );
 }
 
+/// The airline model on monthly CO2: seasonal differencing (13 diffuse states resolved
+/// one observation at a time) and the filter's convergence shortcut. Reference: as
+/// above (statsforecast 2.1.1 restarting from the prior),
+/// `ARIMA(order=(0,1,1), seasonal_order=(0,1,1), season_length=12).fit(co2[-120:])`.
+#[test]
+fn airline_model_matches_the_exact_likelihood() {
+    use crate::test_series::CO2_MONTHLY;
+    let f = Arima::new((0, 1, 1), (0, 1, 1), 12)
+        .fit_arima(&CO2_MONTHLY)
+        .expect("fit");
+    assert_eq!(f.name(), "ARIMA(0,1,1)(0,1,1)[12]");
+    assert_abs(
+        f.coefficients(),
+        &[-0.3393462926495106, -0.9005335510384684],
+        2e-3,
+        "coefficients",
+    );
+    let c = f.criteria().expect("criteria");
+    assert!(
+        (c.log_likelihood + 25.079079198264793).abs() < 1e-5,
+        "{}",
+        c.log_likelihood
+    );
+    assert!((c.aicc - 56.391168105267454).abs() < 1e-4, "{}", c.aicc);
+    let fc = f.forecast(3, &[95.0]);
+    assert_close(
+        &fc.mean,
+        &[372.03903632388034, 372.82407978301177, 373.75224048470324],
+        1e-5,
+        "mean",
+    );
+    assert_close(
+        &fc.intervals[0].hi,
+        &[372.6557393810568, 373.56251281471805, 374.59500024882874],
+        1e-5,
+        "hi95",
+    );
+}
+
 /// With statsforecast's handling of the diffuse prior (its covariance carried over from
 /// one evaluation to the next), the fit is statsforecast's own: this checks the port of
 /// its filter and optimiser step by step. Reference: plain statsforecast 2.1.1,
@@ -240,27 +279,53 @@ fn statsforecast_diffuse_handling_reproduces_statsforecast() {
     }
 }
 
-/// AutoARIMA's choice: statsforecast 2.1.1 `AutoARIMA(season_length=m).fit(y)` and
-/// `arima_string(model_)` (script: fertility rows of `sm.datasets.fertility`, NaN dropped).
+/// AutoARIMA's choice: statsforecast 2.1.1 `AutoARIMA(season_length=1).fit(y)` and
+/// `arima_string(model_)` (fertility rows of `sm.datasets.fertility`, NaN dropped).
+fn check_order(y: &[f64], want: &str) -> FittedArima {
+    let f = AutoArima::new(1).fit_arima(y).expect("fit");
+    assert_eq!(f.name(), want);
+    f
+}
+
 #[test]
-fn auto_arima_chooses_statsforecasts_orders() {
-    let cases: [(&[f64], &str); 4] = [
-        (&JAPAN, "ARIMA(0,1,1) with drift"),
-        (&GERMANY, "ARIMA(0,2,1)"),
-        (&NILE, "ARIMA(1,1,1)"),
-        (&BRAZIL, "ARIMA(2,2,2)"),
-    ];
-    for (y, want) in cases {
-        let f = AutoArima::new(1).fit_arima(y).expect("fit");
-        assert_eq!(f.name(), want);
-    }
-    // Japan: statsforecast's ma1 = -0.444217, drift = -0.01263 (its likelihood differs
-    // slightly, see the module docs).
-    let f = AutoArima::new(1).fit_arima(&JAPAN).expect("fit");
+fn auto_arima_chooses_statsforecasts_orders_japan_germany() {
+    let f = check_order(&JAPAN, "ARIMA(0,1,1) with drift");
+    // statsforecast's ma1 = -0.444217, drift = -0.01263 (its likelihood differs slightly,
+    // see the module docs).
     assert_abs(f.coefficients(), &[-0.444217, -0.01263], 1e-2, "Japan");
-    // India: statsforecast chooses ARIMA(2,2,2) with ar = (1.634084, -0.80804),
-    // ma = (-0.809432, 0.763659); with its diffuse handling this search finds exactly that,
-    // with R's exact likelihood it prefers ARIMA(1,2,0).
+    check_order(&GERMANY, "ARIMA(0,2,1)");
+}
+
+#[test]
+fn auto_arima_chooses_statsforecasts_orders_nile_brazil() {
+    check_order(&NILE, "ARIMA(1,1,1)");
+    check_order(&BRAZIL, "ARIMA(2,2,2)");
+}
+
+/// Sunspots 1949-2008 (no differencing, so the same likelihood as statsforecast):
+/// `ARIMA(2,0,1) with non-zero mean`, AICc 539.0289922344693, ar = (1.582664, -0.906064),
+/// ma1 = -0.490428, mean 73.611612.
+#[test]
+fn auto_arima_sunspots_matches_statsforecast() {
+    let f = check_order(
+        &crate::test_series::SUNSPOTS,
+        "ARIMA(2,0,1) with non-zero mean",
+    );
+    assert_abs(
+        &f.coefficients()[..3],
+        &[1.582664, -0.906064, -0.490428],
+        1e-4,
+        "sunspots",
+    );
+    let aicc = f.criteria().expect("criteria").aicc;
+    assert!((aicc - 539.0289922344693).abs() < 1e-6, "{aicc}");
+}
+
+/// India: statsforecast chooses ARIMA(2,2,2) with ar = (1.634084, -0.80804),
+/// ma = (-0.809432, 0.763659); with its diffuse handling this search finds exactly that,
+/// with R's exact likelihood it prefers ARIMA(1,2,0).
+#[test]
+fn auto_arima_india_depends_on_the_diffuse_handling() {
     let s = Settings {
         diffuse: Diffuse::Statsforecast,
         ..Settings::default()
@@ -275,10 +340,7 @@ fn auto_arima_chooses_statsforecasts_orders() {
         1e-4,
         "India",
     );
-    assert_eq!(
-        AutoArima::new(1).fit_arima(&INDIA).expect("fit").name(),
-        "ARIMA(1,2,0)"
-    );
+    check_order(&INDIA, "ARIMA(1,2,0)");
 }
 
 /// The approximation (CSS search, then exact re-fits best first) of `auto_arima_f`'s own
@@ -589,7 +651,8 @@ fn arima_backtest() {
                                 FittedArima::new(train, *f).forecast(h, &[]).mean
                             }
                             Ok(Chosen::Constant) => vec![train[cutoff - 1]; h],
-                            Err(_) => {
+                            Err(e) => {
+                                eprintln!("{id} cutoff {cutoff}: {e:?}");
                                 fails += 1;
                                 naive.clone()
                             }
@@ -620,5 +683,30 @@ fn arima_backtest() {
                 rayon::current_num_threads()
             );
         }
+    }
+}
+
+/// Speed: AutoARIMA on every whole series of the yearly and quarterly groups, one thread.
+/// Run with `cargo test -p fabrik-forecast --release -- --ignored --nocapture arima_speed`
+/// after the peers script (see `arima_backtest`).
+#[test]
+#[ignore = "needs /tmp/ar/w from scripts/forecast_peers.py; timing"]
+fn arima_speed() {
+    for (group, m) in [("yearly", 1), ("quarterly", 4)] {
+        let series = read_group(&format!("/tmp/ar/w/{group}/in.csv"));
+        let model = AutoArima::new(m);
+        let t = std::time::Instant::now();
+        let ok = series
+            .iter()
+            .filter(|(_, y)| model.fit_arima(y).is_ok())
+            .count();
+        let el = t.elapsed();
+        let n: usize = series.iter().map(|s| s.1.len()).sum();
+        println!(
+            "{group}: {} series (mean length {:.0}), {ok} fitted, {:.0} µs per series (one thread, wall)",
+            series.len(),
+            n as f64 / series.len() as f64,
+            el.as_secs_f64() * 1e6 / series.len() as f64
+        );
     }
 }
