@@ -1,5 +1,6 @@
 //! The plant's production report from its lake: OEE by line and shift, the downtime
-//! Pareto, MTBF and MTTR, the six big losses and the supplier scorecard.
+//! Pareto, MTBF and MTTR, the six big losses, the supplier scorecard and the worst sensor
+//! anomalies.
 //!
 //! ```text
 //! cargo run --release --example quickstart        # makes ./fabrik-demo/lake
@@ -8,7 +9,8 @@
 //! ```
 //!
 //! Every figure comes from SQL over the lake's tables through `fabrik-ops`' table functions
-//! (`oee`, `downtime_pareto`, `mtbf_mttr`, `six_big_losses`, `supplier_scorecard`), with
+//! (`oee`, `downtime_pareto`, `mtbf_mttr`, `six_big_losses`, `supplier_scorecard`) and its
+//! SPC anomaly episodes over the telemetry (`fabrik_ops::anomalies`), with
 //! the definitions written in `fabrik-ops` (ISO 22400 OEE over the plant's shift calendar,
 //! on-time-in-full per purchase-order line with a tolerance window).
 
@@ -16,6 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use fabrik::datafusion::arrow::util::pretty::pretty_format_batches;
+use fabrik::datafusion::prelude::SessionContext;
 use fabrik::lake::Lake;
 use fabrik::model::Table;
 use fabrik::sql::Session;
@@ -118,6 +121,33 @@ async fn run(dir: &std::path::Path) -> fabrik::Result<()> {
     for (title, sql) in SECTIONS {
         let batches = session.query(sql).await?;
         println!("{title}\n{}\n", pretty_format_batches(&batches)?);
+    }
+    // Sensor anomalies: 2-minute means of running readings charted against each sensor's
+    // first 8 running hours (fabrik-ops' defaults), alarms merged into episodes.
+    let found = fabrik::ops::anomalies(&session, &fabrik::ops::AnomalyOptions::default()).await?;
+    let ctx = SessionContext::new();
+    ctx.register_batch("episodes", found.episodes.clone())?;
+    let worst = ctx
+        .sql(
+            "SELECT sensor_id, ts AS start, end_ts AS end, rule, alarms, round(value, 2) AS value, \
+             round(lcl, 2) AS lcl, round(ucl, 2) AS ucl FROM episodes \
+             ORDER BY alarms DESC, start LIMIT 10",
+        )
+        .await?
+        .collect()
+        .await?;
+    println!(
+        "The worst sensor anomalies (SPC episodes: {} over {} sensors charted, {} not charted)",
+        found.episodes.num_rows(),
+        found.charted,
+        found.skipped.len()
+    );
+    if found.episodes.num_rows() > 0 {
+        println!("{}", pretty_format_batches(&worst)?);
+    } else if let Some(s) = found.skipped.first() {
+        println!("none: e.g. {} was not charted: {}", s.sensor_id, s.reason);
+    } else {
+        println!("none: every charted sensor stayed within its limits");
     }
     Ok(())
 }
