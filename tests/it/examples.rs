@@ -120,6 +120,7 @@ fn quickstart_prints_every_answer_and_is_safe_to_rerun() {
         "MTBF and MTTR",
         "six big losses",
         "Supplier scorecard",
+        "worst sensor anomalies",
     ] {
         assert!(out.contains(section), "oee_report lacks {section}:\n{out}");
     }
