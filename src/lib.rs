@@ -5,7 +5,7 @@
 //! from its suppliers and the consumers' customised orders flow into fabrik, which keeps them
 //! as Parquet and answers two questions with vectorized SQL on Apache DataFusion: *what will
 //! consumers order* (demand, down to the option they pick) and *how do we make it well*
-//! (downtime, OEE, anomalies on the line, supplier performance).
+//! (downtime, OEE, anomalies on the line, supplier performance, order sequencing).
 //!
 //! This crate is the one to add: it re-exports the layers below, each a crate of its own.
 //!
@@ -24,6 +24,11 @@
 //!              │        ▲
 //!              │        └── fabrik-kernels: buckets, rollups over sorted runs, sketches,
 //!              │            time-weighted / counter / state aggregates, gap-fill, LTTB
+//!              ├──► fabrik-forecast: demand series, ETS / ARIMA / Theta / Croston models,
+//!              │    automatic choice, intervals, backtests, reconciliation
+//!              │    (SQL: demand_series, forecast; the lake's demand_forecast table)
+//!              ├──► fabrik-ops: OEE, six big losses, downtime, SPC anomalies, supplier
+//!              │    scorecards (SQL table and window functions), order sequencing
 //!              ▼
 //!      answers as Arrow RecordBatches (downtime, demand by option, suppliers, sensors)
 //! ```
@@ -35,6 +40,8 @@
 //! | [`lake`] | `fabrik-lake` | Delta tables of the plant, ingest with validation, rejects and dedup |
 //! | [`kernels`] | `fabrik-kernels` | hot kernels over Arrow arrays (no query engine) |
 //! | [`sql`] | `fabrik-sql` | the DataFusion session over the lake's tables, fabrik's SQL functions and rollup operator |
+//! | [`forecast`] | `fabrik-forecast` | demand series, forecasting models, automatic choice, intervals, backtests, reconciliation |
+//! | [`ops`] | `fabrik-ops` | OEE, downtime, SPC anomalies, supplier scorecards, order sequencing |
 //!
 //! ## Example
 //!
