@@ -93,7 +93,7 @@ pub struct Arima {
 }
 
 impl Arima {
-    /// ARIMA(p,d,q)(P,D,Q)[m] with a mean where there is no differencing and no drift
+    /// ARIMA(p,d,q)(P,D,Q)\[m\] with a mean where there is no differencing and no drift
     /// (statsforecast's `ARIMA` defaults).
     pub fn new(
         order: (usize, usize, usize),
@@ -405,7 +405,7 @@ fn is_constant(y: &[f64]) -> bool {
     y.iter().all(|v| *v == y[0])
 }
 
-/// statsforecast's `arima_string`: `ARIMA(p,d,q)(P,D,Q)[m] with drift`.
+/// statsforecast's `arima_string`: `ARIMA(p,d,q)(P,D,Q)\[m\] with drift`.
 fn describe(spec: &Spec, _fitted: Option<bool>) -> String {
     let o = spec.orders;
     let mut s = format!("ARIMA({},{},{})", o.p, o.d, o.q);
