@@ -23,7 +23,8 @@
 //!   periods ahead with `model` (default `auto`; see [`fabrik_forecast::catalog`]) and
 //!   intervals at `levels` (default `'80,95'`). Columns: those of
 //!   [`fabrik_forecast::batch::forecast_schema`]. A series that cannot be forecast (too
-//!   short for the model) is left out; the Rust API lists them with the reason.
+//!   short for the model) gets one row with `step` 0, `model` = `failed: <reason>` and a
+//!   NaN `mean`, so that no series goes missing silently.
 //!
 //! Both read their input completely before answering (a forecast needs whole series).
 
@@ -32,6 +33,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{
     Session as CatalogSession, TableFunctionArgs, TableFunctionImpl, TableProvider,
@@ -305,10 +307,53 @@ impl Job {
                 let set = SeriesSet::from_totals(input, *frequency, Fill::default())?;
                 let model = fabrik_forecast::catalog::model(model, frequency.season())?;
                 let forecasts = forecast_set(&set, model.as_ref(), *horizon, levels, &|_, _| {})?;
-                Ok(forecasts.to_batch(&set)?)
+                let batch = forecasts.to_batch(&set)?;
+                let failed = failure_rows(&set, &forecasts, &batch.schema())?;
+                Ok(concat_batches(&batch.schema(), [&batch, &failed])?)
             }
         }
     }
+}
+
+/// One row per series that could not be forecast, so that none goes missing silently:
+/// `step` 0, `ts` the first period that would have been forecast, `model` the reason
+/// (`failed: …`), `mean` NaN, the bounds null.
+fn failure_rows(set: &SeriesSet, forecasts: &Forecasts, schema: &SchemaRef) -> Result<RecordBatch> {
+    use datafusion::arrow::array::{
+        ArrayRef, Float64Array, Int32Array, StringArray, TimestampMicrosecondArray,
+    };
+    let ends: std::collections::HashMap<&str, i64> = set
+        .series
+        .iter()
+        .map(|s| (s.id.as_str(), s.end()))
+        .collect();
+    let mut ids = Vec::new();
+    let mut ts = Vec::new();
+    let mut reasons = Vec::new();
+    for e in &forecasts.failures {
+        let (id, reason) = match e {
+            fabrik_forecast::Error::Series { series, source } => {
+                (series.clone(), source.to_string())
+            }
+            other => (String::new(), other.to_string()),
+        };
+        let end = ends.get(id.as_str()).copied().unwrap_or(0);
+        ts.push(set.frequency.start_micros(end));
+        ids.push(id);
+        reasons.push(format!("failed: {reason}"));
+    }
+    let n = ids.len();
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(ids)),
+        Arc::new(TimestampMicrosecondArray::from(ts).with_timezone("UTC")),
+        Arc::new(Int32Array::from(vec![0; n])),
+        Arc::new(StringArray::from(reasons)),
+        Arc::new(Float64Array::from(vec![f64::NAN; n])),
+    ];
+    for _ in 0..2 * forecasts.levels.len() {
+        columns.push(Arc::new(Float64Array::from(vec![None::<f64>; n])));
+    }
+    Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }
 
 #[derive(Debug)]

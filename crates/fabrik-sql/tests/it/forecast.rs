@@ -359,3 +359,35 @@ async fn forecasts_are_written_to_the_lake_and_read_back_from_sql() {
 +-------+-----------+------+------+--------+";
     assert_eq!(got, expected);
 }
+
+#[tokio::test]
+async fn a_series_that_cannot_be_forecast_gets_a_row_saying_why() {
+    let session = history_session();
+    // A series whose first sale is on 2025-01-06 runs, gap-filled with zeros, to the
+    // common last week (2025-02-17): 7 weeks, too short for a 52-week seasonal naive.
+    let got = pretty(
+        &session,
+        "SELECT series_id, ts, step, model, isnan(mean) AS no_mean, lo_80 FROM forecast( \
+         'SELECT id, ts, y FROM history UNION ALL \
+          SELECT ''short'', TIMESTAMP ''2025-01-06T00:00:00Z'', 1.0', \
+         'week', 2, 'naive', '80') WHERE step = 0",
+    )
+    .await;
+    let rows: Vec<&str> = got
+        .lines()
+        .filter(|l| l.starts_with("| "))
+        .skip(1)
+        .collect();
+    assert_eq!(rows.len(), 1, "only the short series failed: {got}");
+    let row = rows[0];
+    assert!(row.starts_with("| short "), "{got}");
+    assert!(
+        row.contains("2025-02-24T00:00:00Z") && row.contains("| 0    |"),
+        "{got}"
+    );
+    assert!(
+        row.contains("failed: SeasonalNaive needs at least 52 observations, the series has 7"),
+        "{got}"
+    );
+    assert!(row.contains("| true "), "mean is NaN: {got}");
+}
