@@ -179,6 +179,21 @@ impl PlantConfig {
         }
     }
 
+    /// A month of a mid-size plant, for the operations benchmarks: 2 plants of 15 lines ×
+    /// 10 stations (300 machines, 1,020 sensors) over 30 days, telemetry once a minute
+    /// (44 million readings), 30 days of orders at 150 a day, 12 suppliers.
+    pub fn month(seed: u64) -> Self {
+        PlantConfig {
+            plants: 2,
+            lines_per_plant: 15,
+            machines_per_line: 10,
+            days: 30,
+            order_history_days: 30,
+            sample_period_ms: 60_000,
+            ..PlantConfig::small(seed)
+        }
+    }
+
     /// A plant at a scale factor: scale 1 is 1 plant of 4 lines × 6 stations (84 sensors,
     /// about 7 million readings a day) over 7 days, 600 orders a day over 730 days and 15
     /// suppliers; larger scales add plants (and orders), smaller ones shrink lines, stations
@@ -345,10 +360,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn month_has_a_thousand_sensors() {
+        let topo = crate::topology::Topology::new(&PlantConfig::month(1));
+        assert_eq!(topo.machines.len(), 300);
+        assert_eq!(topo.sensors.len(), 1_020);
+    }
+
+    #[test]
     fn presets_are_valid() {
         for c in [
             PlantConfig::small(1),
             PlantConfig::tiny(1),
+            PlantConfig::month(1),
             PlantConfig::at_scale(0.05, 1),
             PlantConfig::at_scale(0.5, 1),
             PlantConfig::at_scale(1.0, 1),
