@@ -3,7 +3,9 @@
 //! A [`Rollup`] is a mergeable partial aggregation. [`Rollup::update`] takes one batch of
 //! columns and splits it into **runs**: maximal stretches of rows with the same key and the
 //! same bucket, found by comparing neighbouring rows (vectorized; dictionary columns by
-//! their indices) and by checking each timestamp against the current bucket's range. Each
+//! their indices) and by checking each timestamp against the current bucket's range — with
+//! one key column and no nulls, in a single pass over blocks of rows that skips a block
+//! without a boundary in a few branch-free operations per row. Each
 //! run is looked up once (its key interned, `(key, bucket)` mapped to a dense group id) and
 //! every aggregate folds the run's values as one slice. Input sorted by `(key…, ts)` — the
 //! order the lake writes telemetry in — makes runs long, so the cost per row is a few
@@ -40,6 +42,7 @@
 //! ```
 
 mod keys;
+mod runs;
 mod state;
 
 use std::collections::HashMap;
@@ -197,7 +200,7 @@ pub(crate) struct Run {
 const DENSE_KEY_BITS: u32 = 20;
 
 /// The bucket of rows whose timestamp is null (or outside the calendar's range).
-const NULL_BUCKET: i64 = i64::MIN;
+pub(crate) const NULL_BUCKET: i64 = i64::MIN;
 
 type Map<K> = HashMap<K, u32, FixedState>;
 
@@ -371,57 +374,28 @@ impl Rollup {
         }
         self.rows += n as u64;
 
-        // Rows where a key changes; rows where the bucket changes.
-        let mut key_change = BooleanBuffer::new_unset(n);
-        for &k in &self.spec.keys {
-            key_change = &key_change | &keys::changes(&columns[k])?;
-        }
-        let bucket_ts = match self.spec.bucket {
-            Some((i, bucket)) => Some((timestamps(&columns[i])?, bucket)),
-            None => None,
-        };
-        let starts: BooleanBuffer = match &bucket_ts {
-            Some(((ts, nulls), bucket)) => &key_change | &bucket_changes(ts, *nulls, bucket),
-            None => key_change.clone(),
-        };
-
-        // Run starts (row 0 always starts one).
-        let mut run_starts: Vec<u32> = Vec::with_capacity(starts.count_set_bits() + 1);
-        run_starts.push(0);
-        run_starts.extend(starts.set_indices_u32().filter(|&i| i != 0));
+        let starts = self.run_starts_of(columns, n)?;
 
         // Keys of the runs that start with a key change.
-        let key_rows: Vec<u32> = run_starts
+        let key_rows: Vec<u32> = starts
+            .rows
             .iter()
-            .copied()
-            .filter(|&r| r == 0 || key_change.value(r as usize))
+            .zip(&starts.new_key)
+            .filter(|(_, new)| **new)
+            .map(|(&r, _)| r)
             .collect();
         let key_ids = self.intern_keys(columns, &key_rows)?;
 
-        let mut runs = Vec::with_capacity(run_starts.len());
+        let mut runs = Vec::with_capacity(starts.rows.len());
         let mut key_iter = key_ids.into_iter();
         let mut key = 0u32;
-        let (mut b_lo, mut b_hi) = (0i64, 0i64);
         let mut last: Option<((u32, i64), u32)> = None;
-        for (j, &s) in run_starts.iter().enumerate() {
-            let e = run_starts.get(j + 1).copied().unwrap_or(n as u32);
-            if s == 0 || key_change.value(s as usize) {
+        for (j, (&s, &new_key)) in starts.rows.iter().zip(&starts.new_key).enumerate() {
+            let e = starts.rows.get(j + 1).copied().unwrap_or(n as u32);
+            if new_key {
                 key = key_iter.next().unwrap_or(key);
             }
-            let b = match &bucket_ts {
-                Some(((ts, nulls), bucket)) => {
-                    if nulls.is_some_and(|nb| nb.is_null(s as usize)) {
-                        NULL_BUCKET
-                    } else {
-                        let t = ts[s as usize];
-                        if !(t >= b_lo && t < b_hi) {
-                            (b_lo, b_hi) = bucket.range(t).unwrap_or((NULL_BUCKET, NULL_BUCKET));
-                        }
-                        b_lo
-                    }
-                }
-                None => 0,
-            };
+            let b = starts.bucket[j];
             let group = match last {
                 Some((k, g)) if k == (key, b) => g,
                 _ => {
@@ -436,7 +410,6 @@ impl Rollup {
                 end: e,
             });
         }
-
         let groups = self.group_key.len();
         // Short runs (keys interleaved or unsorted): fold row by row into group ids rather
         // than slice by slice.
@@ -469,6 +442,52 @@ impl Rollup {
             }
         }
         Ok(())
+    }
+
+    /// Where the runs of a batch of `n > 0` rows start: in one pass over the key and the
+    /// timestamps when there is one key column and a bucket and neither has nulls, else from
+    /// bitmaps of the rows where a key or the bucket changes.
+    fn run_starts_of(&self, columns: &[ArrayRef], n: usize) -> Result<runs::RunStarts> {
+        let bucket_ts = match self.spec.bucket {
+            Some((i, bucket)) => Some((timestamps(&columns[i])?, bucket)),
+            None => None,
+        };
+        if let (&[k], Some(((ts, None), bucket))) = (self.spec.keys.as_slice(), &bucket_ts)
+            && let Some(starts) = runs::find(&columns[k], ts, bucket)
+        {
+            return Ok(starts);
+        }
+        // Rows where a key changes; rows where the bucket changes.
+        let mut key_change = BooleanBuffer::new_unset(n);
+        for &k in &self.spec.keys {
+            key_change = &key_change | &keys::changes(&columns[k])?;
+        }
+        let changes: BooleanBuffer = match &bucket_ts {
+            Some(((ts, nulls), bucket)) => &key_change | &bucket_changes(ts, *nulls, bucket),
+            None => key_change.clone(),
+        };
+        let mut starts = runs::RunStarts::default();
+        let (mut b_lo, mut b_hi) = (0i64, 0i64);
+        for s in std::iter::once(0).chain(changes.set_indices().filter(|&i| i != 0)) {
+            let b = match &bucket_ts {
+                Some(((ts, nulls), bucket)) => {
+                    if nulls.is_some_and(|nb| nb.is_null(s)) {
+                        NULL_BUCKET
+                    } else {
+                        let t = ts[s];
+                        if !(t >= b_lo && t < b_hi) {
+                            (b_lo, b_hi) = bucket.range(t).unwrap_or((NULL_BUCKET, NULL_BUCKET));
+                        }
+                        b_lo
+                    }
+                }
+                None => 0,
+            };
+            starts.rows.push(s as u32);
+            starts.new_key.push(s == 0 || key_change.value(s));
+            starts.bucket.push(b);
+        }
+        Ok(starts)
     }
 
     /// Composite key ids of `rows`.

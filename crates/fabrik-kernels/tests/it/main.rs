@@ -1,1 +1,3 @@
 //! Integration tests of `fabrik-kernels`: one binary for the crate.
+
+mod rollup_throughput;
