@@ -63,8 +63,7 @@ struct Month {
 
 fn month() -> Month {
     let plant = Plant::new(&PlantConfig::month(SEED)).expect("plant");
-    let bound = plant.rows(fabrik::model::Table::SensorReadings) as usize;
-    let batches = plant.telemetry_rows(bound).expect("telemetry");
+    let batches = plant.telemetry_sorted().expect("telemetry");
     let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
     let schema = Arc::new(Schema::new(vec![
         Field::new("sensor_id", dict.clone(), false),

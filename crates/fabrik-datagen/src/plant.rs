@@ -214,6 +214,24 @@ impl Plant {
                 available: bound,
             });
         }
+        let (out, have) = self.telemetry_by_sensor(rows)?;
+        if have < rows {
+            return Err(Error::NotEnoughRows {
+                requested: rows as u64,
+                available: have as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every telemetry row of the window in (sensor_id, ts) order — every day of the
+    /// first sensor, then of the next, … — as batches of at most about a million rows.
+    pub fn telemetry_sorted(&self) -> Result<Vec<RecordBatch>> {
+        Ok(self.telemetry_by_sensor(usize::MAX)?.0)
+    }
+
+    /// At most `rows` telemetry rows in (sensor_id, ts) order, and how many there are.
+    fn telemetry_by_sensor(&self, rows: usize) -> Result<(Vec<RecordBatch>, usize)> {
         let per_day = (86_400_000 / self.config.sample_period_ms) as usize;
         let per_batch = (crate::telemetry::CHUNK_ROWS / per_day).max(1);
         let days = self.config.days;
@@ -235,13 +253,7 @@ impl Plant {
                 batch.slice(0, take)
             });
         }
-        if have < rows {
-            return Err(Error::NotEnoughRows {
-                requested: rows as u64,
-                available: have as u64,
-            });
-        }
-        Ok(out)
+        Ok((out, have))
     }
 
     /// The sensor groups telemetry batches are made of.

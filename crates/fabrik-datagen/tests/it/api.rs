@@ -109,6 +109,29 @@ fn files_split_at_max_rows_per_file() {
 }
 
 #[test]
+fn telemetry_sorted_is_every_reading_by_sensor() {
+    let plant = Plant::new(&PlantConfig::tiny(4)).expect("plant");
+    let sorted = plant.telemetry_sorted().expect("sorted");
+    let by_day: usize = (0..plant.config().days)
+        .flat_map(|d| plant.sensor_readings(d).expect("day"))
+        .map(|b| b.num_rows())
+        .sum();
+    let all =
+        arrow::compute::concat_batches(&Table::SensorReadings.schema(), &sorted).expect("concat");
+    assert_eq!(all.num_rows(), by_day);
+    assert!(by_day < plant.rows(Table::SensorReadings) as usize, "gaps are left out");
+    let sensor = all.column(3).as_string::<i32>();
+    let ts = all
+        .column(5)
+        .as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+    assert!(
+        (1..all.num_rows())
+            .all(|i| (sensor.value(i - 1), ts.value(i - 1)) < (sensor.value(i), ts.value(i))),
+        "sorted by (sensor_id, ts)"
+    );
+}
+
+#[test]
 fn telemetry_rows_in_memory_and_to_parquet() {
     let config = PlantConfig::tiny(4);
     let batches = sensor_readings(&config, 20_000).expect("rows");
