@@ -22,26 +22,29 @@
 //! ```
 //!
 //! Each function computes its whole result when the query is executed (the tables it reads
-//! are read at that moment, through the calling session), then serves it from memory.
+//! are read at that moment, through the calling session), then serves it from memory
+//! ([`fabrik_sql::collect::CollectExec`]).
 
+use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::{cast, concat_batches};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::{
     Session as CatalogSession, TableFunctionArgs, TableFunctionImpl, TableProvider,
 };
 use datafusion::common::ScalarValue;
-use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::error::{DataFusionError, Result as DFResult};
+use datafusion::execution::TaskContext;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use fabrik_sql::Session;
+use fabrik_sql::collect::{CollectExec, CollectJob};
 
 use crate::downtime::{self, Downtime, DowntimeOptions, SixLosses};
 use crate::error::{Error, Result, external};
@@ -75,7 +78,8 @@ const MTBF_USAGE: &str =
 const SCORECARD_USAGE: &str = "supplier_scorecard(['promised' | 'contract', <early days>, <late days>, 'strict' | 'proportional' | <min fill rate>, 'received' | 'accepted' [, TIMESTAMP '<as of>']])";
 const TREND_USAGE: &str = "supplier_trend(['promised' | 'contract', <early days>, <late days>, 'strict' | 'proportional' | <min fill rate>, 'received' | 'accepted' [, TIMESTAMP '<as of>']])";
 
-/// Registers the table functions of this crate in `session`; [`OEE`] and
+/// Registers the table functions of this crate in `session` (those of the table in the
+/// [module docs](self)); [`OEE`] and
 /// [`SIX_BIG_LOSSES`] use `calendars` (registering again replaces them).
 pub fn register(session: &Session, calendars: PlantCalendars) {
     let calendars = Arc::new(calendars);
@@ -174,9 +178,10 @@ impl Job {
     }
 }
 
-/// The result of a table function call: computed when scanned.
+/// The result of a table function call: computed when the query is executed.
 #[derive(Debug)]
 struct OpsTable {
+    function: &'static str,
     job: Job,
     schema: SchemaRef,
 }
@@ -203,13 +208,52 @@ impl TableProvider for OpsTable {
                 "the session is not a DataFusion SessionState".into(),
             ));
         };
-        let ctx = SessionContext::new_with_state(state.clone());
-        let batch = self.job.run(&ctx).await.map_err(external)?;
-        Ok(MemorySourceConfig::try_new_exec(
-            &[vec![batch]],
-            Arc::clone(&self.schema),
+        let job = OpsJob {
+            function: self.function,
+            job: self.job.clone(),
+            state: state.clone(),
+        };
+        Ok(Arc::new(CollectExec::try_new(
+            None,
+            Arc::new(job),
             projection.cloned(),
-        )?)
+        )?))
+    }
+}
+
+/// A call's computation with the session it reads its tables through.
+struct OpsJob {
+    function: &'static str,
+    job: Job,
+    state: SessionState,
+}
+
+impl fmt::Debug for OpsJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpsJob")
+            .field("function", &self.function)
+            .field("job", &self.job)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl CollectJob for OpsJob {
+    fn schema(&self) -> SchemaRef {
+        self.job.schema()
+    }
+
+    async fn run(
+        &self,
+        _input: Vec<RecordBatch>,
+        _context: Arc<TaskContext>,
+    ) -> DFResult<RecordBatch> {
+        let ctx = SessionContext::new_with_state(self.state.clone());
+        self.job.run(&ctx).await.map_err(external)
+    }
+
+    fn describe(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "OpsExec: function={}", self.function)
     }
 }
 
@@ -274,10 +318,7 @@ impl Args<'_> {
         if !v.data_type().is_numeric() {
             return None;
         }
-        match v
-            .cast_to(&datafusion::arrow::datatypes::DataType::Float64)
-            .ok()?
-        {
+        match v.cast_to(&DataType::Float64).ok()? {
             ScalarValue::Float64(Some(x)) => Some(x),
             _ => None,
         }
@@ -299,7 +340,7 @@ impl Args<'_> {
                 | ScalarValue::TimestampMillisecond(..)
                 | ScalarValue::TimestampMicrosecond(..)
                 | ScalarValue::TimestampNanosecond(..)),
-            ) => match v.cast_to(&datafusion::arrow::datatypes::DataType::Timestamp(
+            ) => match v.cast_to(&DataType::Timestamp(
                 datafusion::arrow::datatypes::TimeUnit::Microsecond,
                 None,
             )) {
@@ -426,6 +467,7 @@ impl TableFunctionImpl for OpsFunction {
             _ => Job::Trend(a.scorecard_options()?),
         };
         Ok(Arc::new(OpsTable {
+            function: self.name,
             schema: job.schema(),
             job,
         }))
