@@ -3,12 +3,14 @@
 //! and `spc_capability` (all four and the sigmas, as one struct).
 //!
 //! ```sql
+//! -- Against each metric's operating limits (the session's `operating_limits` table); any
+//! -- table of LSL / USL per sensor or metric joins the same way.
 //! SELECT r.sensor_id,
-//!        spc_cp(r.value, s.lsl, s.usl ORDER BY r.ts)  AS cp,
-//!        spc_cpk(r.value, s.lsl, s.usl ORDER BY r.ts) AS cpk,
-//!        spc_pp(r.value, s.lsl, s.usl)                AS pp,
-//!        spc_ppk(r.value, s.lsl, s.usl)               AS ppk
-//! FROM sensor_readings r JOIN specs s USING (sensor_id)
+//!        spc_cp(r.value, o.low, o.high ORDER BY r.ts)  AS cp,
+//!        spc_cpk(r.value, o.low, o.high ORDER BY r.ts) AS cpk,
+//!        spc_pp(r.value, o.low, o.high)                AS pp,
+//!        spc_ppk(r.value, o.low, o.high)               AS ppk
+//! FROM sensor_readings r JOIN operating_limits o USING (metric)
 //! GROUP BY r.sensor_id;
 //!
 //! SELECT sensor_id, spc_capability(value, 4.0, NULL ORDER BY ts).cpk   -- USL only

@@ -286,3 +286,65 @@ async fn a_missing_order_by_or_bad_limits_are_named_errors() -> Result<()> {
     );
     Ok(())
 }
+
+/// The query of the README and the module docs, against the session's `operating_limits`:
+/// sensor `V` (vibration, limits 0 and 7.1) reads 0.9, 1.1, 1.0, 1.2, 0.8 (a bad-quality
+/// 9.0 left out): mean 1, MR̄ = 0.9/4 = 0.225, σ_within = 0.225/1.128, sd = 0.1·√2.5.
+/// Cp = 7.1/(6·σ_within) = 5.932444; Cpk = CPL = 1/(3·σ_within) = 1.671111;
+/// Ppk = 1/(3·0.1·√2.5) = 2.108185.
+#[tokio::test]
+async fn the_documented_query_runs_against_operating_limits() -> Result<()> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("sensor_id", DataType::Utf8, false),
+        Field::new("metric", DataType::Utf8, false),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("value", DataType::Float64, true),
+        Field::new("quality", DataType::UInt8, false),
+    ]));
+    let values = [0.9, 1.1, 9.0, 1.0, 1.2, 0.8];
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["V"; 6])),
+            Arc::new(StringArray::from(vec!["vibration"; 6])),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values((0..6).map(|i| T0 + i * MINUTE))
+                    .with_timezone("UTC"),
+            ),
+            Arc::new(Float64Array::from(values.to_vec())),
+            Arc::new(datafusion::arrow::array::UInt8Array::from(vec![
+                0, 0, 2, 0, 0, 0,
+            ])),
+        ],
+    )?;
+    let s = Session::new()?;
+    s.context().register_table(
+        "sensor_readings",
+        Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
+    )?;
+    let text = pretty(
+        &s,
+        "SELECT r.sensor_id,
+                round(spc_cp(r.value, o.low, o.high ORDER BY r.ts), 6)  AS cp,
+                round(spc_cpk(r.value, o.low, o.high ORDER BY r.ts), 6) AS cpk,
+                round(spc_ppk(r.value, o.low, o.high), 6)               AS ppk
+         FROM sensor_readings r JOIN operating_limits o USING (metric)
+         WHERE r.quality = 0
+         GROUP BY r.sensor_id",
+    )
+    .await?;
+    assert_eq!(
+        text,
+        "\
++-----------+----------+----------+----------+
+| sensor_id | cp       | cpk      | ppk      |
++-----------+----------+----------+----------+
+| V         | 5.932444 | 1.671111 | 2.108185 |
++-----------+----------+----------+----------+"
+    );
+    Ok(())
+}
