@@ -49,6 +49,15 @@
 //! baseline's mean and `lcl` / `ucl` the 3-sigma limits of the individuals chart of
 //! subgroup means (for EWMA and CUSUM too, where they are given for scale).
 //!
+//! From SQL, the table function [`SPC_ANOMALIES`](crate::sql::SPC_ANOMALIES) returns the
+//! same episodes for the readings of any query, with the chart, subgroup, baseline and
+//! confirmation as arguments:
+//!
+//! ```sql
+//! SELECT * FROM spc_anomalies('SELECT sensor_id, machine_id, ts, value FROM sensor_readings
+//!                              WHERE quality = 0', 'we1', INTERVAL '2 minutes', 240, 3);
+//! ```
+//!
 //! # Measured on the synthetic plant
 //!
 //! [`score`] measures episodes against ground truth (developing faults, and the sensors'
@@ -66,6 +75,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, TimeUnit};
+use datafusion::prelude::SessionContext;
 use fabrik_kernels::spc::{Limits, RuleSet, SigmaEstimate};
 use fabrik_sql::Session;
 use fabrik_sql::udf::spc::{BaselineProblem, Chart, baseline_limits, chart_signals};
@@ -287,8 +297,13 @@ impl AnomalyOptions {
 ///
 /// Reads `machine_states` when [`AnomalyOptions::running`] is set.
 pub async fn anomalies(session: &Session, options: &AnomalyOptions) -> Result<Anomalies> {
+    compute(session.context(), options).await
+}
+
+/// [`anomalies`] in a DataFusion context (the table function's).
+pub(crate) async fn compute(ctx: &SessionContext, options: &AnomalyOptions) -> Result<Anomalies> {
     let bucket_us = options.subgroup_us()?;
-    let series = subgroups(session, options, bucket_us).await?;
+    let series = subgroups(ctx, options, bucket_us).await?;
     let mut list = Vec::new();
     let mut skipped = Vec::new();
     let mut charted = 0;
@@ -407,11 +422,19 @@ pub async fn sensor_subgroups(
     session: &Session,
     options: &AnomalyOptions,
 ) -> Result<Vec<(String, Vec<Subgroup>)>> {
-    subgroups(session, options, options.subgroup_us()?).await
+    subgroups(session.context(), options, options.subgroup_us()?).await
+}
+
+/// Runs `sql` in `ctx`, errors of fabrik's own functions unwrapped as `Session::query`
+/// does.
+async fn query(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
+    let run = async { ctx.sql(sql).await?.collect().await };
+    run.await
+        .map_err(|e| Error::Sql(fabrik_sql::Error::from(e)))
 }
 
 async fn subgroups(
-    session: &Session,
+    ctx: &SessionContext,
     options: &AnomalyOptions,
     bucket_us: i64,
 ) -> Result<Vec<(String, Vec<Subgroup>)>> {
@@ -433,9 +456,9 @@ async fn subgroups(
         readings = options.readings,
         min = options.min_readings,
     );
-    let batches = session.query(&sql).await?;
+    let batches = query(ctx, &sql).await?;
     let running = match options.running {
-        Some(filter) => Some(running_windows(session, filter).await?),
+        Some(filter) => Some(running_windows(ctx, filter).await?),
         None => None,
     };
     let mut out: Vec<(String, Vec<Subgroup>)> = Vec::new();
@@ -493,19 +516,19 @@ async fn subgroups(
 /// count as running: each `RUNNING` interval (adjacent ones joined) from `settle` after its
 /// start, and not before the warm-up after a long stop has passed.
 async fn running_windows(
-    session: &Session,
+    ctx: &SessionContext,
     filter: RunningFilter,
 ) -> Result<HashMap<String, Vec<(i64, i64)>>> {
     let us = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
     let (settle, long_stop, warm_up) =
         (us(filter.settle), us(filter.long_stop), us(filter.warm_up));
-    let batches = session
-        .query(
-            "SELECT CAST(machine_id AS VARCHAR), start_ts, end_ts FROM machine_states
-             WHERE state = 'RUNNING' AND start_ts IS NOT NULL AND end_ts IS NOT NULL
-             ORDER BY 1, 2",
-        )
-        .await?;
+    let batches = query(
+        ctx,
+        "SELECT CAST(machine_id AS VARCHAR), start_ts, end_ts FROM machine_states
+         WHERE state = 'RUNNING' AND start_ts IS NOT NULL AND end_ts IS NOT NULL
+         ORDER BY 1, 2",
+    )
+    .await?;
     let mut raw: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
     for batch in &batches {
         let machine = cast(batch.column(0), &DataType::Utf8)?;

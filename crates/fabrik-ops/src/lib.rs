@@ -14,6 +14,7 @@
 //! | MTBF and MTTR | [`Downtime::reliability`] | `mtbf_mttr('machine')` |
 //! | supplier scorecard (OTIF, lead time, ppm, price) | [`SupplierScorecard::compute`] | `supplier_scorecard()` |
 //! | its quarter-on-quarter trend | [`SupplierScorecard::trend`] | `supplier_trend()` |
+//! | SPC alarm episodes per sensor | [`anomalies`] | `spc_anomalies('SELECT sensor_id, ts, value FROM …')` |
 //!
 //! Time is bucketed by the plants' shift calendars ([`shift`]): shifts in the plant's
 //! time zone, cut at shift and local-day boundaries, daylight-saving safe. The definitions
@@ -65,6 +66,7 @@ pub use sequence::{
 };
 pub use shift::{Piece, PlantCalendars, Shift, ShiftCalendar, ShiftSlot, Timeline};
 pub use sql::{
-    DOWNTIME_PARETO, MTBF_MTTR, OEE, SIX_BIG_LOSSES, SUPPLIER_SCORECARD, SUPPLIER_TREND, register,
+    DOWNTIME_PARETO, MTBF_MTTR, OEE, SIX_BIG_LOSSES, SPC_ANOMALIES, SUPPLIER_SCORECARD,
+    SUPPLIER_TREND, register,
 };
 pub use supplier::{DueDate, InFull, OtifRule, QuantityBasis, ScorecardOptions, SupplierScorecard};

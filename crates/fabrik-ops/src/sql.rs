@@ -8,6 +8,7 @@
 //! | [`MTBF_MTTR`] | `[by [, from, to]]` | [`Downtime::reliability_schema`] |
 //! | [`SUPPLIER_SCORECARD`] | `[due, early_days, late_days, fill, quantity [, as_of]]` | [`SupplierScorecard::schema`] |
 //! | [`SUPPLIER_TREND`] | same | [`SupplierScorecard::trend_schema`] |
+//! | [`SPC_ANOMALIES`] | `'<query>' [, chart [, subgroup [, baseline [, confirm]]]]` | [`episode_schema`] |
 //!
 //! `entity` is `'machine'` or `'line'`; `by` is `'machine'`, `'line'` or `'all'`;
 //! `period` is `'shift'` or `'day'`; `from`, `to` and `as_of` are TIMESTAMPs or RFC 3339
@@ -15,34 +16,65 @@
 //! `'strict'`, `'proportional'` or a minimum fill rate in (0, 1]; `quantity` is
 //! `'received'` or `'accepted'` (see [`crate::supplier`]).
 //!
+//! [`SPC_ANOMALIES`] charts the readings of a query with [`anomalies`](crate::anomaly::anomalies)
+//! and returns its alarm episodes, one row each (sensor, start `ts`, `end_ts`, the `rule`
+//! that fired, the first alarmed subgroup's `value`, the limits `center`, `lcl`, `ucl`,
+//! `alarms`, `confirmed_ts`). The query's columns are `sensor_id`, `ts` (a TIMESTAMP),
+//! `value` (numeric) and optionally `machine_id`: with it, only subgroups of a running
+//! machine are charted (read from `machine_states`, [`RunningFilter::default`]); without
+//! it, every subgroup. The options, each optional after the ones before it:
+//!
+//! - `chart`: `'we1'` (the default, [`DEFAULT_CHART`]), `'western_electric'`, `'nelson'`,
+//!   `'all'`, rule ids such as `'N1,N5'`, `'ewma'` or `'cusum'` (see
+//!   [`Chart::parse`]);
+//! - `subgroup`: the subgroup's bucket, an INTERVAL or a string such as `'2 minutes'`
+//!   (whole seconds; default 2 minutes);
+//! - `baseline`: the subgroups each sensor's limits are learned from (default 240);
+//! - `confirm`: the alarmed subgroups an episode needs to be reported (default 3).
+//!
+//! The other options are those of [`AnomalyOptions::default`]. A sensor with fewer
+//! subgroups than the baseline is not charted and has no rows (the Rust API lists it in
+//! [`Anomalies::skipped`](crate::anomaly::Anomalies::skipped)).
+//!
 //! ```sql
 //! SELECT line_id, date, shift, round(oee, 3) AS oee FROM oee('line', 'shift') ORDER BY oee;
 //! SELECT * FROM downtime_pareto('machine') WHERE cumulative_share <= 0.8;
 //! SELECT * FROM supplier_scorecard('promised', 2, 1, 0.95, 'accepted');
+//! SELECT sensor_id, ts, rule, value, lcl, ucl
+//! FROM spc_anomalies('SELECT sensor_id, machine_id, ts, value FROM sensor_readings
+//!                     WHERE quality = 0', 'nelson', INTERVAL '5 minutes', 96);
 //! ```
 //!
 //! Each function computes its whole result when the query is executed (the tables it reads
-//! are read at that moment, through the calling session), then serves it from memory.
+//! are read at that moment, through the calling session), then serves it from memory
+//! ([`fabrik_sql::collect::CollectExec`]).
 
 use std::sync::Arc;
+
+use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::{cast, concat_batches};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::{
     Session as CatalogSession, TableFunctionArgs, TableFunctionImpl, TableProvider,
 };
 use datafusion::common::ScalarValue;
-use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::error::{DataFusionError, Result as DFResult};
+use datafusion::execution::TaskContext;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use fabrik_sql::Session;
+use fabrik_sql::collect::{CollectExec, CollectJob};
+use fabrik_sql::timeseries::{interval_nanos, plan_query};
+use fabrik_sql::udf::spc::Chart;
 
+use crate::anomaly::{self, AnomalyOptions, DEFAULT_CHART, RunningFilter, episode_schema};
 use crate::downtime::{self, Downtime, DowntimeOptions, SixLosses};
 use crate::error::{Error, Result, external};
 use crate::oee::{self, Entity, Oee, OeeOptions, Period};
@@ -63,6 +95,9 @@ pub const MTBF_MTTR: &str = "mtbf_mttr";
 pub const SUPPLIER_SCORECARD: &str = "supplier_scorecard";
 /// `supplier_trend([due, early_days, late_days, fill, quantity [, as_of]])`.
 pub const SUPPLIER_TREND: &str = "supplier_trend";
+/// `spc_anomalies('<query>' [, chart [, subgroup [, baseline [, confirm]]]])`: the SPC
+/// alarm episodes of the query's sensor readings.
+pub const SPC_ANOMALIES: &str = "spc_anomalies";
 
 const OEE_USAGE: &str =
     "oee('machine' | 'line', 'shift' | 'day' [, TIMESTAMP '<from>', TIMESTAMP '<to>'])";
@@ -73,9 +108,11 @@ const PARETO_USAGE: &str =
 const MTBF_USAGE: &str =
     "mtbf_mttr(['machine' | 'line' | 'all' [, TIMESTAMP '<from>', TIMESTAMP '<to>']])";
 const SCORECARD_USAGE: &str = "supplier_scorecard(['promised' | 'contract', <early days>, <late days>, 'strict' | 'proportional' | <min fill rate>, 'received' | 'accepted' [, TIMESTAMP '<as of>']])";
+const ANOMALIES_USAGE: &str = "spc_anomalies('SELECT sensor_id, [machine_id,] ts, value FROM …' [, 'we1' | 'western_electric' | 'nelson' | 'N1,N5' | 'ewma' | 'cusum' [, INTERVAL '2 minutes' [, <baseline subgroups, e.g. 240> [, <alarms to confirm, e.g. 3>]]]])";
 const TREND_USAGE: &str = "supplier_trend(['promised' | 'contract', <early days>, <late days>, 'strict' | 'proportional' | <min fill rate>, 'received' | 'accepted' [, TIMESTAMP '<as of>']])";
 
-/// Registers the table functions of this crate in `session`; [`OEE`] and
+/// Registers the table functions of this crate in `session` (those of the table in the
+/// [module docs](self)); [`OEE`] and
 /// [`SIX_BIG_LOSSES`] use `calendars` (registering again replaces them).
 pub fn register(session: &Session, calendars: PlantCalendars) {
     let calendars = Arc::new(calendars);
@@ -86,6 +123,7 @@ pub fn register(session: &Session, calendars: PlantCalendars) {
         MTBF_MTTR,
         SUPPLIER_SCORECARD,
         SUPPLIER_TREND,
+        SPC_ANOMALIES,
     ] {
         session.context().register_udtf(
             name,
@@ -148,6 +186,7 @@ enum Job {
     Reliability(DowntimeOptions),
     Scorecard(ScorecardOptions),
     Trend(ScorecardOptions),
+    Anomalies(AnomalyOptions),
 }
 
 impl Job {
@@ -159,6 +198,7 @@ impl Job {
             Job::Reliability(o) => Downtime::reliability_schema(o.by),
             Job::Scorecard(_) => SupplierScorecard::schema(),
             Job::Trend(_) => SupplierScorecard::trend_schema(),
+            Job::Anomalies(_) => episode_schema(),
         }
     }
 
@@ -170,13 +210,15 @@ impl Job {
             Job::Reliability(o) => downtime::reliability(ctx, o).await,
             Job::Scorecard(o) => supplier::scorecard(ctx, o).await,
             Job::Trend(o) => supplier::trend(ctx, o).await,
+            Job::Anomalies(o) => Ok(anomaly::compute(ctx, o).await?.episodes),
         }
     }
 }
 
-/// The result of a table function call: computed when scanned.
+/// The result of a table function call: computed when the query is executed.
 #[derive(Debug)]
 struct OpsTable {
+    function: &'static str,
     job: Job,
     schema: SchemaRef,
 }
@@ -203,13 +245,52 @@ impl TableProvider for OpsTable {
                 "the session is not a DataFusion SessionState".into(),
             ));
         };
-        let ctx = SessionContext::new_with_state(state.clone());
-        let batch = self.job.run(&ctx).await.map_err(external)?;
-        Ok(MemorySourceConfig::try_new_exec(
-            &[vec![batch]],
-            Arc::clone(&self.schema),
+        let job = OpsJob {
+            function: self.function,
+            job: self.job.clone(),
+            state: state.clone(),
+        };
+        Ok(Arc::new(CollectExec::try_new(
+            None,
+            Arc::new(job),
             projection.cloned(),
-        )?)
+        )?))
+    }
+}
+
+/// A call's computation with the session it reads its tables through.
+struct OpsJob {
+    function: &'static str,
+    job: Job,
+    state: SessionState,
+}
+
+impl fmt::Debug for OpsJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpsJob")
+            .field("function", &self.function)
+            .field("job", &self.job)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl CollectJob for OpsJob {
+    fn schema(&self) -> SchemaRef {
+        self.job.schema()
+    }
+
+    async fn run(
+        &self,
+        _input: Vec<RecordBatch>,
+        _context: Arc<TaskContext>,
+    ) -> DFResult<RecordBatch> {
+        let ctx = SessionContext::new_with_state(self.state.clone());
+        self.job.run(&ctx).await.map_err(external)
+    }
+
+    fn describe(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "OpsExec: function={}", self.function)
     }
 }
 
@@ -274,10 +355,7 @@ impl Args<'_> {
         if !v.data_type().is_numeric() {
             return None;
         }
-        match v
-            .cast_to(&datafusion::arrow::datatypes::DataType::Float64)
-            .ok()?
-        {
+        match v.cast_to(&DataType::Float64).ok()? {
             ScalarValue::Float64(Some(x)) => Some(x),
             _ => None,
         }
@@ -299,7 +377,7 @@ impl Args<'_> {
                 | ScalarValue::TimestampMillisecond(..)
                 | ScalarValue::TimestampMicrosecond(..)
                 | ScalarValue::TimestampNanosecond(..)),
-            ) => match v.cast_to(&datafusion::arrow::datatypes::DataType::Timestamp(
+            ) => match v.cast_to(&DataType::Timestamp(
                 datafusion::arrow::datatypes::TimeUnit::Microsecond,
                 None,
             )) {
@@ -400,6 +478,102 @@ impl Args<'_> {
         }
         Ok(o)
     }
+
+    /// The options of [`SPC_ANOMALIES`] (see the [module docs](self)).
+    fn anomaly_options(&self, args: &TableFunctionArgs) -> DFResult<AnomalyOptions> {
+        self.arity(&[1, 2, 3, 4, 5])?;
+        let plan = plan_query(self.function, self.usage, args)?;
+        let schema = plan.schema();
+        let field = |name: &str| {
+            schema
+                .fields()
+                .iter()
+                .find(|f| f.name() == name)
+                .map(|f| f.data_type().clone())
+        };
+        let shape_ok = field("sensor_id").is_some()
+            && matches!(field("ts"), Some(DataType::Timestamp(..)))
+            && field("value").is_some_and(|t| t.is_numeric() || t == DataType::Null);
+        if !shape_ok {
+            return Err(external(Error::TableFunctionArgument {
+                function: self.function,
+                position: 1,
+                expected: "a query with the columns sensor_id, ts (a TIMESTAMP) and value (numeric), and machine_id to chart running machines only",
+                found: format!(
+                    "columns ({})",
+                    schema
+                        .fields()
+                        .iter()
+                        .map(|f| format!("{} {}", f.name(), f.data_type()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                usage: self.usage,
+            }));
+        }
+        let mut o = AnomalyOptions {
+            readings: self.text_as_given(1).unwrap_or_default(),
+            running: field("machine_id").map(|_| RunningFilter::default()),
+            ..AnomalyOptions::default()
+        };
+        if self.exprs.len() >= 2 {
+            o.chart = match self.text(2).as_deref() {
+                Some("we1") => DEFAULT_CHART,
+                Some(name) => Chart::parse(name).ok_or_else(|| {
+                    self.wrong(
+                        2,
+                        "a chart: 'we1', 'western_electric', 'nelson', 'all', rule ids such as 'N1,N5', 'ewma' or 'cusum'",
+                    )
+                })?,
+                None => return Err(self.wrong(2, "a chart name as a string, e.g. 'nelson'")),
+            };
+        }
+        if self.exprs.len() >= 3 {
+            const SECOND: i64 = 1_000_000_000;
+            o.subgroup = self
+                .exprs
+                .get(2)
+                .and_then(interval_nanos)
+                .filter(|n| *n >= SECOND && n % SECOND == 0 && *n <= 366 * 86_400 * SECOND)
+                .map(|n| Duration::from_secs((n / SECOND) as u64))
+                .ok_or_else(|| {
+                    self.wrong(
+                        3,
+                        "an INTERVAL of whole seconds, from 1 second to a year, e.g. INTERVAL '2 minutes'",
+                    )
+                })?;
+        }
+        let count = |position: usize, low: f64, expected: &'static str| {
+            self.number(position)
+                .filter(|n| n.fract() == 0.0 && *n >= low && *n <= 1e6)
+                .ok_or_else(|| self.wrong(position, expected))
+        };
+        if self.exprs.len() >= 4 {
+            o.baseline = count(
+                4,
+                2.0,
+                "a whole number of subgroups from 2 to 1000000 (the baseline)",
+            )? as usize;
+        }
+        if self.exprs.len() >= 5 {
+            o.confirm = count(
+                5,
+                1.0,
+                "a whole number of alarms from 1 to 1000000 (to confirm an episode)",
+            )? as u32;
+        }
+        Ok(o)
+    }
+
+    /// A string argument as given (not lower-cased).
+    fn text_as_given(&self, position: usize) -> Option<String> {
+        match self.literal(position)? {
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::LargeUtf8(Some(s))
+            | ScalarValue::Utf8View(Some(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl TableFunctionImpl for OpsFunction {
@@ -410,6 +584,7 @@ impl TableFunctionImpl for OpsFunction {
             DOWNTIME_PARETO => PARETO_USAGE,
             MTBF_MTTR => MTBF_USAGE,
             SUPPLIER_SCORECARD => SCORECARD_USAGE,
+            SPC_ANOMALIES => ANOMALIES_USAGE,
             _ => TREND_USAGE,
         };
         let a = Args {
@@ -423,9 +598,11 @@ impl TableFunctionImpl for OpsFunction {
             DOWNTIME_PARETO => Job::Pareto(a.downtime_options()?),
             MTBF_MTTR => Job::Reliability(a.downtime_options()?),
             SUPPLIER_SCORECARD => Job::Scorecard(a.scorecard_options()?),
+            SPC_ANOMALIES => Job::Anomalies(a.anomaly_options(&args)?),
             _ => Job::Trend(a.scorecard_options()?),
         };
         Ok(Arc::new(OpsTable {
+            function: self.name,
             schema: job.schema(),
             job,
         }))

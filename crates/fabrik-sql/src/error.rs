@@ -230,6 +230,52 @@ pub enum Error {
         /// Why.
         source: Box<fabrik_kernels::Error>,
     },
+    /// An aggregate that depends on the order of its readings (`spc_cpk`, …) was called
+    /// without a usable `ORDER BY` inside the call.
+    #[error(
+        "{function} needs the order of its readings: ORDER BY one timestamp, date or integer expression inside the call, got {found}; use {usage}"
+    )]
+    AggregateOrderBy {
+        /// The aggregate.
+        function: &'static str,
+        /// What the call has instead (`no ORDER BY`, `ORDER BY 2 keys`, …).
+        found: String,
+        /// How to call the aggregate.
+        usage: &'static str,
+    },
+    /// The specification limits of a capability aggregate (`spc_cpk`, …) are unusable.
+    #[error(
+        "{function}: the specification limits lsl = {}, usl = {} are unusable: give finite limits with lsl < usl, or NULL for a missing one",
+        limit(lsl),
+        limit(usl)
+    )]
+    SpecLimits {
+        /// The aggregate.
+        function: &'static str,
+        /// The lower limit given (`None`: NULL).
+        lsl: Option<f64>,
+        /// The upper limit given (`None`: NULL).
+        usl: Option<f64>,
+    },
+    /// The specification limits of a capability aggregate differ between rows of one
+    /// group.
+    #[error(
+        "{function}: the specification limits must be the same on every row of a group, found (lsl {}, usl {}) and (lsl {}, usl {}): group by what the limits depend on, or give them as constants",
+        limit(&first.0), limit(&first.1), limit(&other.0), limit(&other.1)
+    )]
+    SpecLimitsVary {
+        /// The aggregate.
+        function: &'static str,
+        /// The `(lsl, usl)` of the group's first row.
+        first: (Option<f64>, Option<f64>),
+        /// Those of a row that differs.
+        other: (Option<f64>, Option<f64>),
+    },
+}
+
+/// A specification limit as SQL shows it.
+fn limit(v: &Option<f64>) -> String {
+    v.map_or_else(|| "NULL".to_owned(), |v| v.to_string())
 }
 
 impl From<datafusion::error::DataFusionError> for Error {

@@ -38,25 +38,17 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::catalog::{
     Session as CatalogSession, TableFunctionArgs, TableFunctionImpl, TableProvider,
 };
-use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::error::{DataFusionError, Result as DFResult};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::error::Result as DFResult;
+use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Expr, TableType};
-use datafusion::physical_expr::EquivalenceProperties;
-use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning,
-    PhysicalExpr, PlanProperties,
-};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use fabrik_forecast::batch::{Forecasts, forecast_schema, forecast_set};
 use fabrik_forecast::series::{Fill, Frequency, SeriesSet};
 use fabrik_lake::Lake;
 use fabrik_lake::table::WriteOutcome;
-use futures::TryStreamExt;
 
+use crate::collect::{CollectExec, CollectJob};
 use crate::error::{Error, Result};
 use crate::lake::{external, integer};
 use crate::session::Session;
@@ -286,14 +278,14 @@ enum Job {
 }
 
 impl Job {
-    fn schema(&self) -> SchemaRef {
+    fn output_schema(&self) -> SchemaRef {
         match self {
             Job::Series(_) => demand_series_schema(),
             Job::Forecast { levels, .. } => forecast_schema(levels),
         }
     }
 
-    fn run(&self, input: &[RecordBatch]) -> Result<RecordBatch> {
+    fn compute(&self, input: &[RecordBatch]) -> Result<RecordBatch> {
         match self {
             Job::Series(frequency) => {
                 series_batch(&SeriesSet::from_totals(input, *frequency, Fill::default())?)
@@ -483,7 +475,7 @@ struct CollectTable {
 #[async_trait]
 impl TableProvider for CollectTable {
     fn schema(&self) -> SchemaRef {
-        self.job.schema()
+        self.job.output_schema()
     }
 
     fn table_type(&self) -> TableType {
@@ -499,52 +491,30 @@ impl TableProvider for CollectTable {
     ) -> DFResult<Arc<dyn ExecutionPlan>> {
         let input = state.create_physical_plan(&self.inner.plan).await?;
         Ok(Arc::new(CollectExec::try_new(
-            input,
-            self.job.clone(),
+            Some(input),
+            Arc::new(self.job.clone()),
             projection.cloned(),
         )?))
     }
 }
 
-/// The operator of [`DEMAND_SERIES`] and [`FORECAST`]: one output partition, computed
-/// from the whole input.
-#[derive(Debug)]
-struct CollectExec {
-    input: Arc<dyn ExecutionPlan>,
-    job: Job,
-    projection: Option<Vec<usize>>,
-    properties: Arc<PlanProperties>,
-}
-
-impl CollectExec {
-    fn try_new(
-        input: Arc<dyn ExecutionPlan>,
-        job: Job,
-        projection: Option<Vec<usize>>,
-    ) -> DFResult<Self> {
-        let schema = job.schema();
-        let projected = match &projection {
-            Some(p) => Arc::new(schema.project(p)?),
-            None => schema,
-        };
-        let properties = PlanProperties::new(
-            EquivalenceProperties::new(projected),
-            Partitioning::UnknownPartitioning(1),
-            EmissionType::Final,
-            Boundedness::Bounded,
-        );
-        Ok(CollectExec {
-            input,
-            job,
-            projection,
-            properties: Arc::new(properties),
-        })
+/// [`DEMAND_SERIES`] and [`FORECAST`] compute from their whole input.
+#[async_trait]
+impl CollectJob for Job {
+    fn schema(&self) -> SchemaRef {
+        self.output_schema()
     }
-}
 
-impl DisplayAs for CollectExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        match &self.job {
+    async fn run(
+        &self,
+        input: Vec<RecordBatch>,
+        _context: Arc<TaskContext>,
+    ) -> DFResult<RecordBatch> {
+        self.compute(&input).map_err(external)
+    }
+
+    fn describe(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
             Job::Series(freq) => write!(f, "DemandSeriesExec: frequency={freq}"),
             Job::Forecast {
                 frequency,
@@ -556,73 +526,5 @@ impl DisplayAs for CollectExec {
                 "ForecastExec: frequency={frequency}, horizon={horizon}, model={model}, levels={levels:?}"
             ),
         }
-    }
-}
-
-impl ExecutionPlan for CollectExec {
-    fn name(&self) -> &str {
-        "CollectExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![&self.input]
-    }
-
-    fn apply_expressions(
-        &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DFResult<TreeNodeRecursion>,
-    ) -> DFResult<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(
-        self: Arc<Self>,
-        mut children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> DFResult<Arc<dyn ExecutionPlan>> {
-        let Some(input) = children.pop().filter(|_| children.is_empty()) else {
-            return Err(DataFusionError::Internal(
-                "CollectExec takes exactly one child".to_owned(),
-            ));
-        };
-        Ok(Arc::new(CollectExec::try_new(
-            input,
-            self.job.clone(),
-            self.projection.clone(),
-        )?))
-    }
-
-    fn execute(
-        &self,
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> DFResult<SendableRecordBatchStream> {
-        if partition != 0 {
-            return Err(DataFusionError::Internal(format!(
-                "CollectExec has one partition, asked for {partition}"
-            )));
-        }
-        let input: Arc<dyn ExecutionPlan> =
-            if self.input.output_partitioning().partition_count() > 1 {
-                Arc::new(CoalescePartitionsExec::new(Arc::clone(&self.input)))
-            } else {
-                Arc::clone(&self.input)
-            };
-        let stream = input.execute(0, context)?;
-        let job = self.job.clone();
-        let projection = self.projection.clone();
-        let schema = self.properties.eq_properties.schema().clone();
-        let out = futures::stream::once(async move {
-            let batches: Vec<RecordBatch> = stream.try_collect().await?;
-            let batch = job.run(&batches).map_err(external)?;
-            match projection {
-                Some(p) => Ok(batch.project(&p)?),
-                None => Ok(batch),
-            }
-        });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, out)))
     }
 }

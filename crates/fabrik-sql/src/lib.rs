@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod collect;
 pub mod error;
 pub mod forecast;
 pub mod lake;

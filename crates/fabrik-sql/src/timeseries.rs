@@ -141,45 +141,62 @@ pub(crate) struct Inner {
     unit: TimeUnit,
 }
 
+/// Plans the query a table function takes as its first argument (a string), with the
+/// calling session, refusing DDL, DML and statements: the common first step of
+/// [`GAP_FILL`], [`LTTB`], [`FORECAST`](crate::forecast::FORECAST) and the table functions
+/// of other crates over a query. Errors name `function` and show `usage`:
+/// [`Error::TableFunctionArgument`] when argument 1 is not a string,
+/// [`Error::TableFunctionQuery`] when it cannot be planned, and
+/// [`Error::TableFunctionQueryPending`] when it reads a table only known after
+/// asynchronous work.
+pub fn plan_query(
+    function: &'static str,
+    usage: &'static str,
+    args: &TableFunctionArgs,
+) -> DFResult<LogicalPlan> {
+    let Some(sql) = args.exprs().first().and_then(string) else {
+        return Err(external(Error::TableFunctionArgument {
+            function,
+            position: 1,
+            expected: "a query as a string, e.g. 'SELECT sensor_id, ts, value FROM sensor_readings'",
+            found: args
+                .exprs()
+                .first()
+                .map_or_else(|| "nothing".to_owned(), |e| e.to_string()),
+            usage,
+        }));
+    };
+    let Some(state) = args.session().as_any().downcast_ref::<SessionState>() else {
+        return Err(DataFusionError::Internal(format!(
+            "{function}: the session is not a DataFusion SessionState"
+        )));
+    };
+    let refuse = |source: DataFusionError| {
+        external(Error::TableFunctionQuery {
+            function,
+            usage,
+            source: Box::new(source),
+        })
+    };
+    let plan = now(state.create_logical_plan(sql))
+        .ok_or_else(|| external(Error::TableFunctionQueryPending { function }))?
+        .map_err(refuse)?;
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+        .verify_plan(&plan)
+        .map_err(refuse)?;
+    Ok(plan)
+}
+
 impl Inner {
     pub(crate) fn plan(
         function: &'static str,
         usage: &'static str,
         args: &TableFunctionArgs,
     ) -> DFResult<Self> {
-        let Some(sql) = args.exprs().first().and_then(string) else {
-            return Err(external(Error::TableFunctionArgument {
-                function,
-                position: 1,
-                expected: "a query as a string, e.g. 'SELECT sensor_id, ts, value FROM sensor_readings'",
-                found: args
-                    .exprs()
-                    .first()
-                    .map_or_else(|| "nothing".to_owned(), |e| e.to_string()),
-                usage,
-            }));
-        };
-        let Some(state) = args.session().as_any().downcast_ref::<SessionState>() else {
-            return Err(DataFusionError::Internal(format!(
-                "{function}: the session is not a DataFusion SessionState"
-            )));
-        };
-        let refuse = |source: DataFusionError| {
-            external(Error::TableFunctionQuery {
-                function,
-                usage,
-                source: Box::new(source),
-            })
-        };
-        let plan = now(state.create_logical_plan(sql))
-            .ok_or_else(|| external(Error::TableFunctionQueryPending { function }))?
-            .map_err(refuse)?;
-        SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false)
-            .verify_plan(&plan)
-            .map_err(refuse)?;
+        let plan = plan_query(function, usage, args)?;
         let fields = plan.schema().fields();
         let columns = || {
             fields
@@ -347,8 +364,10 @@ fn timestamp_nanos(e: &Expr) -> Option<i64> {
     }
 }
 
-/// A fixed interval as nanoseconds (a day is 24 hours); `None` for months or non-intervals.
-fn interval_nanos(e: &Expr) -> Option<i64> {
+/// A fixed interval argument as nanoseconds (a day is 24 hours): an `INTERVAL` or a
+/// duration literal, or a string such as `'2 minutes'`; `None` for intervals with months
+/// and anything else.
+pub fn interval_nanos(e: &Expr) -> Option<i64> {
     const DAY: i64 = 86_400_000_000_000;
     match literal(e)? {
         ScalarValue::IntervalMonthDayNano(Some(v)) if v.months == 0 => i64::from(v.days)

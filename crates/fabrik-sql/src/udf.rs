@@ -8,6 +8,7 @@
 //! | `first(value, ts)`, `last(value, ts)` | aggregate | the value at the smallest / largest `ts` ([`first_last`]) |
 //! | `approx_quantile(value, q)` | aggregate | a quantile from a mergeable sketch, exact on small groups ([`percentile`]) |
 //! | `spc_rule(value, 'nelson' \| 'western_electric' [, baseline])`, `spc_ewma(value [, λ, L, baseline])`, `spc_cusum(value [, k, h, baseline])`, `spc_limits(value [, baseline])` | window | control charts per partition, limits learned from its first readings ([`spc`]) |
+//! | `spc_cp(value, lsl, usl ORDER BY ts)`, `spc_cpk(…)`, `spc_pp(value, lsl, usl)`, `spc_ppk(…)`, `spc_capability(value, lsl, usl ORDER BY ts)` | aggregate | process capability per group against specification limits ([`capability`]) |
 //! | `time_weighted_avg(value, ts [, 'locf' \| 'linear'])`, `counter_rate(value, ts)`, `counter_increase(value, ts)`, `state_duration(state, ts [, 'STATE'])` | aggregate | interval-aware aggregates of a series ([`series`]) |
 //!
 //! ```sql
@@ -19,6 +20,7 @@
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
+pub mod capability;
 pub mod first_last;
 pub mod percentile;
 pub mod series;
@@ -37,4 +39,5 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udaf(AggregateUDF::new_from_impl(ApproxQuantile::new()));
     series::register(ctx);
     spc::register(ctx);
+    capability::register(ctx);
 }

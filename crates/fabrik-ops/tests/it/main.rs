@@ -6,6 +6,7 @@ mod downtime;
 mod oee;
 mod sequence;
 mod smoke;
+mod spc_sql;
 mod supplier;
 
 use std::sync::Arc;

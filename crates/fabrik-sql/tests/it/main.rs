@@ -1,5 +1,6 @@
 //! Integration tests of fabrik-sql (one binary): a generated plant registered and queried.
 
+mod capability;
 mod forecast;
 mod rollup;
 mod session;
