@@ -174,12 +174,29 @@ impl Signal {
     /// A short label: the rule ids joined by commas (`"N1,N5"`), `"EWMA+"` / `"EWMA-"`,
     /// `"CUSUM+"` / `"CUSUM-"`.
     pub fn label(&self) -> String {
+        let mut label = String::new();
+        // Writing to a String cannot fail.
+        let _ = self.write_label(&mut label);
+        label
+    }
+
+    /// Writes [`label`](Self::label) to `out` without allocating (e.g. straight into an
+    /// Arrow `StringBuilder`, then finished with `append_value("")`).
+    pub fn write_label(&self, out: &mut impl std::fmt::Write) -> std::fmt::Result {
         match self {
-            Signal::Rules(set) => set.iter().map(Rule::id).collect::<Vec<_>>().join(","),
-            Signal::Ewma { above: true } => "EWMA+".to_owned(),
-            Signal::Ewma { above: false } => "EWMA-".to_owned(),
-            Signal::Cusum(CusumSide::Upper) => "CUSUM+".to_owned(),
-            Signal::Cusum(CusumSide::Lower) => "CUSUM-".to_owned(),
+            Signal::Rules(set) => {
+                for (i, rule) in set.iter().enumerate() {
+                    if i > 0 {
+                        out.write_char(',')?;
+                    }
+                    out.write_str(rule.id())?;
+                }
+                Ok(())
+            }
+            Signal::Ewma { above: true } => out.write_str("EWMA+"),
+            Signal::Ewma { above: false } => out.write_str("EWMA-"),
+            Signal::Cusum(CusumSide::Upper) => out.write_str("CUSUM+"),
+            Signal::Cusum(CusumSide::Lower) => out.write_str("CUSUM-"),
         }
     }
 }
@@ -704,7 +721,14 @@ impl PartitionEvaluator for SpcEvaluator {
                 let mut out = StringBuilder::with_capacity(num_rows, 0);
                 for s in signals {
                     match s {
-                        Some(s) => out.append_value(s.label()),
+                        Some(s) => {
+                            s.write_label(&mut out).map_err(|_| {
+                                DataFusionError::Internal(
+                                    "spc_rule: writing a label failed".to_owned(),
+                                )
+                            })?;
+                            out.append_value("");
+                        }
                         None => out.append_null(),
                     }
                 }
