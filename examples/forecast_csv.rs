@@ -167,7 +167,7 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> fabrik::Result<()> {
     let set = SeriesSet::read_csv(&args.input, args.frequency, args.fill_gaps)?;
     let season = args.season.unwrap_or(set.frequency.season());
-    let model = catalog::model(&args.model, season)?;
+    let model = catalog::model_for(&args.model, season, args.horizon)?;
     if !args.quiet {
         eprintln!(
             "{}: {} series by {}, season {season}, model {}",
