@@ -131,6 +131,11 @@ fn combination(season: usize) -> Box<dyn Model> {
 
 /// fabrik's automatic choice (see the module docs) for forecasts of `horizon` steps.
 pub fn auto(season: usize, horizon: usize) -> Box<dyn Model> {
+    Box::new(auto_select(season, horizon))
+}
+
+/// [`auto`] as its [`SetSelect`], to change its settings.
+pub fn auto_select(season: usize, horizon: usize) -> SetSelect {
     let regular = vec![
         Candidate::analytic(AutoEts::new(season)),
         Candidate::analytic(AutoArima::new(season)),
@@ -144,10 +149,8 @@ pub fn auto(season: usize, horizon: usize) -> Box<dyn Model> {
         Candidate::conformal(Imapa, true),
         Candidate::conformal(CrostonOptimized, true),
     ];
-    Box::new(
-        SetSelect::new(regular, intermittent, is_intermittent, horizon, season)
-            .with_conformal(CONFORMAL_HORIZON, CONFORMAL_WINDOWS),
-    )
+    SetSelect::new(regular, intermittent, is_intermittent, horizon, season)
+        .with_conformal(CONFORMAL_HORIZON, CONFORMAL_WINDOWS)
 }
 
 /// The automatic choice per series (see the module docs).
