@@ -49,6 +49,14 @@ MODELS
   --fill-gaps     fill a missing period with 0 instead of refusing the file
   --backtest W    rolling-origin backtest with W windows instead of a forecast
   --step K        periods between backtest origins (default 1)
+  --select-windows W, --select-step K
+                  auto: score the options on W windows K periods apart (default 3 and
+                  half the horizon), in the data before each forecast origin
+  --select-combine N
+                  auto: means of the best 2..N candidates are options (default 3; 1: none)
+  --select-bias-tolerance F
+                  auto, intermittent series: the least biased option whose score is
+                  within F (a fraction, default 0.02) of the best
   --quiet         no progress on stderr
 
 exit status: 0 done, 1 bad input or no series could be forecast, 2 bad usage";
@@ -63,6 +71,10 @@ struct Args {
     model: String,
     fill_gaps: bool,
     backtest: Option<(usize, usize)>,
+    select_windows: Option<usize>,
+    select_step: Option<usize>,
+    select_combine: Option<usize>,
+    select_bias_tolerance: Option<f64>,
     quiet: bool,
 }
 
@@ -86,6 +98,10 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         model: "auto".to_string(),
         fill_gaps: false,
         backtest: None,
+        select_windows: None,
+        select_step: None,
+        select_combine: None,
+        select_bias_tolerance: None,
         quiet: false,
     };
     let mut windows = None;
@@ -131,6 +147,20 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--fill-gaps" => args.fill_gaps = true,
             "--backtest" => windows = Some(number("--backtest", it.next())?),
             "--step" => step = number("--step", it.next())?,
+            "--select-windows" => {
+                args.select_windows = Some(number("--select-windows", it.next())?)
+            }
+            "--select-step" => args.select_step = Some(number("--select-step", it.next())?),
+            "--select-combine" => {
+                args.select_combine = Some(number("--select-combine", it.next())?)
+            }
+            "--select-bias-tolerance" => {
+                let v = it.next().unwrap_or_default();
+                args.select_bias_tolerance =
+                    Some(v.parse::<f64>().ok().filter(|f| *f >= 0.0 && f.is_finite()).ok_or_else(
+                        || format!("--select-bias-tolerance takes a fraction ≥ 0 such as 0.02; got {v:?}"),
+                    )?);
+            }
             "--quiet" | "-q" => args.quiet = true,
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -167,7 +197,18 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> fabrik::Result<()> {
     let set = SeriesSet::read_csv(&args.input, args.frequency, args.fill_gaps)?;
     let season = args.season.unwrap_or(set.frequency.season());
-    let model = catalog::model(&args.model, season)?;
+    let model: Box<dyn fabrik::forecast::model::Model> =
+        if args.model.trim().eq_ignore_ascii_case("auto") {
+            let mut auto = catalog::auto_select(season, args.horizon);
+            let b = &mut auto.backtest;
+            b.windows = args.select_windows.unwrap_or(b.windows);
+            b.step = args.select_step.unwrap_or(b.step);
+            auto.combine_up_to = args.select_combine.unwrap_or(auto.combine_up_to);
+            auto.bias_tolerance = args.select_bias_tolerance.unwrap_or(auto.bias_tolerance);
+            Box::new(auto)
+        } else {
+            catalog::model_for(&args.model, season, args.horizon)?
+        };
     if !args.quiet {
         eprintln!(
             "{}: {} series by {}, season {season}, model {}",

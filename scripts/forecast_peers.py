@@ -7,6 +7,9 @@ Usage:
         [--work DIR] [--json OUT.json] [--plant-series DIR] [--groups monthly,quarterly,...]
         [--speed 10000] [--reps 1] [--jobs -1] [--weekly-arima nonseasonal]
 
+`--engines fabrik --work DIR --reuse-statsforecast` scores fabrik beside the statsforecast rows
+an earlier run with the same `--work DIR` left (statsforecast takes minutes per group).
+
 `--fabrik` (or $FABRIK_FORECAST) is fabrik's forecasting command, by default
 target/release/examples/forecast_csv (`cargo build --release --example forecast_csv`).
 `--engines statsforecast` runs without it.
@@ -679,6 +682,9 @@ def main():
     ap.add_argument("--plant-series", default=None, help="directory with option_weekly.csv and sku_weekly.csv")
     ap.add_argument("--work", default=None, help="scratch directory (default: a temp dir, removed)")
     ap.add_argument("--json")
+    ap.add_argument("--reuse-statsforecast", action="store_true",
+                    help="without statsforecast in --engines: score the rows an earlier run with the same --work "
+                         "DIR saved (DIR/GROUP/statsforecast.csv) beside this run's fabrik rows")
     ap.add_argument("--jobs", type=int, default=-1, help="statsforecast n_jobs (default -1: all cores)")
     ap.add_argument("--speed", type=int, default=10000, help="series in the speed test (0 skips it)")
     ap.add_argument("--reps", type=int, default=1, help="timed repetitions of the speed test (median)")
@@ -734,6 +740,13 @@ def main():
             runs["statsforecast (all models)"] = {"wall": wall, "cpu": cpu, "rss_mib": rss, **json.loads(stdout.strip().splitlines()[-1])}
             outs.append(load_out(out, "statsforecast", None))
             print(f"  statsforecast  wall {wall:7.2f} s  cpu {cpu:7.2f} s  peak RSS {rss:6.0f} MiB", file=sys.stderr)
+        elif a.reuse_statsforecast:
+            out = os.path.join(gdir, "statsforecast.csv")
+            if os.path.exists(out):
+                outs.append(load_out(out, "statsforecast", None))
+                print(f"  statsforecast  rows of an earlier run reused from {out}", file=sys.stderr)
+            else:
+                print(f"  statsforecast  no earlier rows at {out}: not scored", file=sys.stderr)
         if "fabrik" in engines:
             for model in (a.fabrik_models_intermittent if intermittent else a.fabrik_models).split(","):
                 out = os.path.join(gdir, f"fabrik-{model}.csv")

@@ -7,13 +7,12 @@
 //! fitted on `y[..c]` and forecasts `h` steps, which are compared with `y[c..c + h]`
 //! ([`crate::metrics::accuracy`], scaled by the seasonal naive errors of `y[..c]`).
 //!
-//! [`Backtest::run`] evaluates thousands of series in parallel (rayon, one task per
-//! series); a series that cannot be evaluated (too short, non-finite values, a model that
+//! [`Backtest::run`] evaluates thousands of series in parallel (rayon: window by window,
+//! the series of a window in parallel); a series that cannot be evaluated (too short, non-finite values, a model that
 //! fails) is listed in [`BacktestResult::failures`] with its id and the reason, and does not
 //! stop the others.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::{
     ArrayRef, Float64Array, Float64Builder, Int32Builder, Int64Array, Int64Builder, StringArray,
@@ -29,8 +28,9 @@ use crate::metrics::{Accuracy, accuracy, nan_mean};
 use crate::model::{Forecast, Model, check_levels, check_series};
 
 /// A progress callback: called with `(done, total)` series, a hundred times or so over a
-/// run (not once per series) and always at the end. Calls come from rayon's worker threads,
-/// so two close calls may arrive out of order.
+/// run (not once per series; [`Backtest::run`]: per window, `done` counting the windows
+/// finished in series) and always at the end. Calls come from rayon's worker threads, so
+/// two close calls may arrive out of order.
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
 /// The settings of a rolling-origin evaluation.
@@ -162,6 +162,11 @@ impl Backtest {
     /// Evaluates `model` on every series of `series` (`(id, values)` pairs, oldest value
     /// first) in parallel, calling `progress` now and then.
     ///
+    /// Window by window (oldest cutoff first), the training parts of all series are fitted
+    /// together by [`Model::fit_set`], so a model that chooses by the whole set
+    /// ([`crate::select::SetSelect`]) chooses at each cutoff from the data before it, and a
+    /// per-series model fits each series on its own as [`Backtest::evaluate`] does.
+    ///
     /// A series that fails is listed in [`BacktestResult::failures`] (as
     /// [`Error::Series`]) and does not stop the run; the evaluated series keep the input
     /// order.
@@ -179,35 +184,87 @@ impl Backtest {
     {
         self.check()?;
         let total = series.len();
-        let every = total.div_ceil(100).max(1);
-        let done = AtomicUsize::new(0);
-        let outcomes: Vec<Result<SeriesBacktest>> = series
-            .par_iter()
-            .map(|(id, y)| {
-                let id = id.as_ref();
-                let out = self
-                    .evaluate_checked(model, id, y.as_ref())
-                    .map_err(|e| e.on_series(id));
-                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if let Some(progress) = progress
-                    && (d.is_multiple_of(every) || d == total)
-                {
-                    progress(d, total);
-                }
-                out
+        let name = model.name();
+        let min_len = self.min_len(model.min_len());
+        // Per series: the windows so far, or why it failed.
+        let mut outcomes: Vec<Result<Vec<Window>>> = series
+            .iter()
+            .map(|(_, y)| {
+                check_series(&name, y.as_ref(), min_len, false)
+                    .map(|()| Vec::with_capacity(self.windows))
             })
             .collect();
+        for k in 0..self.windows {
+            let live: Vec<usize> = (0..total).filter(|&i| outcomes[i].is_ok()).collect();
+            let cutoffs: Vec<usize> = live
+                .iter()
+                .map(|&i| self.cutoffs(series[i].1.as_ref().len())[k])
+                .collect();
+            let trains: Vec<&[f64]> = live
+                .iter()
+                .zip(&cutoffs)
+                .map(|(&i, &c)| &series[i].1.as_ref()[..c])
+                .collect();
+            // Progress in series: window k covers total·k/windows .. total·(k+1)/windows.
+            let base = total * k / self.windows;
+            let span = total * (k + 1) / self.windows - base;
+            let window_progress = |d: usize, t: usize| {
+                if let Some(progress) = progress {
+                    progress(base + d * span / t.max(1), total);
+                }
+            };
+            let fits = model.fit_set(&trains, Some(&window_progress));
+            let windows: Vec<Result<Window>> = live
+                .par_iter()
+                .zip(cutoffs.par_iter())
+                .zip(fits)
+                .map(|((&i, &cutoff), fit)| {
+                    let y = series[i].1.as_ref();
+                    let train = &y[..cutoff];
+                    let actual = &y[cutoff..cutoff + self.horizon];
+                    let fitted = fit?;
+                    let forecast = fitted.forecast(self.horizon, &self.levels);
+                    let accuracy = accuracy(train, actual, &forecast, self.season)?;
+                    Ok(Window {
+                        cutoff,
+                        model: fitted.name(),
+                        actual: actual.to_vec(),
+                        forecast,
+                        accuracy,
+                    })
+                })
+                .collect();
+            for (i, window) in live.into_iter().zip(windows) {
+                match (window, &mut outcomes[i]) {
+                    (Ok(w), Ok(done)) => done.push(w),
+                    (Err(e), outcome) => *outcome = Err(e),
+                    (Ok(_), Err(_)) => {}
+                }
+            }
+        }
         let mut evaluated = Vec::with_capacity(total);
         let mut failures = Vec::new();
-        for outcome in outcomes {
+        for ((id, _), outcome) in series.iter().zip(outcomes) {
             match outcome {
-                Ok(s) => evaluated.push(s),
-                Err(e) => failures.push(e),
+                Ok(windows) => {
+                    let accuracy = Accuracy::summarize(
+                        &windows
+                            .iter()
+                            .map(|w| w.accuracy.clone())
+                            .collect::<Vec<_>>(),
+                    );
+                    evaluated.push(SeriesBacktest {
+                        series: id.as_ref().to_string(),
+                        windows,
+                        accuracy,
+                    });
+                }
+                Err(e) => failures.push(e.on_series(id.as_ref())),
             }
         }
         let aggregate = Aggregate::of(&evaluated, failures.len(), &self.levels);
         Ok(BacktestResult {
-            model: model.name(),
+            model: name,
             levels: self.levels.clone(),
             series: evaluated,
             failures,
@@ -694,10 +751,13 @@ pub(crate) mod tests {
             Error::Series { source, .. } if matches!(**source, Error::NonFinite { position: 1, .. })
         ));
         assert_eq!(r.aggregate.failed, 2);
-        // 52 series: ceil(52 / 100) = 1, a call per series; the last reports completion.
-        let calls = calls.into_inner().expect("lock");
-        assert_eq!(calls.len(), 52);
-        assert!(calls.contains(&(52, 52)));
+        // Per window, a call per series fitted (the 50 valid ones: ceil(50 / 100) = 1), in
+        // series: the first window covers 0..26, the second 26..52.
+        let mut calls = calls.into_inner().expect("lock");
+        calls.sort_unstable();
+        assert_eq!(calls.len(), 100);
+        assert_eq!(calls[49], (26, 52));
+        assert_eq!(calls.last(), Some(&(52, 52)));
         // The aggregates are the means / pooled sums of the per-series values.
         let mases: Vec<f64> = r.series.iter().map(|s| s.accuracy.mase).collect();
         let mean = mases.iter().sum::<f64>() / 50.0;

@@ -3,7 +3,6 @@
 //! forecast listed with the reason.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::{
     ArrayRef, Float64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
@@ -12,7 +11,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::model::{Forecast, Model, check_levels};
+use crate::model::{Fitted, Forecast, Model, check_levels};
 use crate::series::{Series, SeriesSet};
 
 /// The column name of an interval bound: `lo_80`, `hi_95`, `lo_97.5`.
@@ -142,7 +141,8 @@ impl Forecasts {
 /// Fits `model` to every series of `set` and forecasts `horizon` periods with intervals at
 /// `levels` (percent), in parallel on rayon's pool. A series that cannot be forecast (too
 /// short, …) is listed in [`Forecasts::failures`] and the others go on. `progress` is
-/// called with (series done, total) at most about a hundred times.
+/// called with (series done, total) at most about a hundred times. The fits are the
+/// model's [`Model::fit_set`]: a model that chooses by the whole set sees the whole set.
 pub fn forecast_set(
     set: &SeriesSet,
     model: &dyn Model,
@@ -155,13 +155,14 @@ pub fn forecast_set(
     }
     check_levels(levels)?;
     let total = set.series.len();
-    let every = (total / 100).max(1);
-    let done = AtomicUsize::new(0);
+    let values: Vec<&[f64]> = set.series.iter().map(|s| s.values.as_slice()).collect();
+    let fits = model.fit_set(&values, Some(progress));
     let results: Vec<Result<SeriesForecast>> = set
         .series
         .par_iter()
-        .map(|s: &Series| {
-            let out = model.fit(&s.values).map(|fitted| SeriesForecast {
+        .zip(fits)
+        .map(|(s, fit): (&Series, Result<Box<dyn Fitted>>)| {
+            fit.map(|fitted| SeriesForecast {
                 id: s.id.clone(),
                 start: s.end(),
                 model: fitted.name(),
@@ -169,12 +170,8 @@ pub fn forecast_set(
                 residuals: fitted.fitted().map_or_else(Vec::new, |f| {
                     s.values.iter().zip(f).map(|(y, f)| y - f).collect()
                 }),
-            });
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_multiple_of(every) || n == total {
-                progress(n, total);
-            }
-            out.map_err(|e| e.on_series(&s.id))
+            })
+            .map_err(|e| e.on_series(&s.id))
         })
         .collect();
     let mut series = Vec::with_capacity(total);
@@ -197,7 +194,7 @@ mod tests {
     use arrow::util::pretty::pretty_format_batches;
 
     use super::*;
-    use crate::model::{Fitted, Interval, check_series};
+    use crate::model::{Interval, check_series};
     use crate::series::{Frequency, Label};
 
     /// Test-only: forecasts the last value, with a ±1 interval at every level.

@@ -18,7 +18,8 @@
 //! - [`metrics`]: accuracy of a forecast (MASE, RMSSE, sMAPE, WAPE, bias, coverage, pinball).
 //! - [`backtest`]: rolling-origin evaluation of a model over many series, as Arrow too.
 //! - [`conformal`]: conformal prediction intervals for any model ([`Conformal`]).
-//! - [`select`]: automatic model choice per series by a backtest ([`AutoSelect`]).
+//! - [`select`]: automatic model choice by a backtest, per class of a set ([`SetSelect`],
+//!   pooled over its series) or per series ([`AutoSelect`]).
 //! - [`combine`]: the mean of several models' forecasts ([`Combination`]).
 //! - [`reconcile`]: coherent family / option forecasts (bottom-up, MinT, shares).
 
@@ -58,6 +59,6 @@ pub use metrics::{Accuracy, accuracy};
 pub use model::{Criteria, Fitted, Forecast, Interval, Model};
 pub use naive::{Naive, SeasonalNaive};
 pub use reconcile::{Hierarchy, options_as_shares, reconcile_mint_shrink};
-pub use select::AutoSelect;
+pub use select::{AutoSelect, SetSelect};
 pub use series::{Fill, Frequency, Series, SeriesSet};
 pub use theta::{AutoTheta, Theta, ThetaVariant};

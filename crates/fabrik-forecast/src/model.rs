@@ -6,7 +6,11 @@
 //! zeros before they get here) and finite.
 
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use rayon::prelude::*;
+
+use crate::backtest::Progress;
 use crate::error::{Error, Result};
 
 /// A prediction interval at one level, one bound per forecast step.
@@ -64,6 +68,60 @@ pub trait Model: Send + Sync + Debug {
     /// Errors: [`Error::TooShort`] below [`Model::min_len`], [`Error::NonFinite`] for NaN or
     /// infinite values, [`Error::Negative`] where the method needs non-negative data.
     fn fit(&self, y: &[f64]) -> Result<Box<dyn Fitted>>;
+
+    /// Fits the method to every series of a set (each oldest first), one result per series
+    /// in the set's order, calling `progress` with (series done, total) now and then.
+    ///
+    /// A per-series method fits each series on its own, in parallel (the default); a
+    /// method that chooses by the whole set ([`crate::select::SetSelect`]) overrides it.
+    /// Only the values passed take part: a backtest passes each series' data before the
+    /// cutoff.
+    fn fit_set(
+        &self,
+        series: &[&[f64]],
+        progress: Option<Progress<'_>>,
+    ) -> Vec<Result<Box<dyn Fitted>>> {
+        let counter = ProgressCounter::new(series.len(), progress);
+        series
+            .par_iter()
+            .map(|y| {
+                let fit = self.fit(y);
+                counter.tick();
+                fit
+            })
+            .collect()
+    }
+}
+
+/// Counts finished series and calls a [`Progress`] about a hundred times over a run
+/// and at the end.
+pub(crate) struct ProgressCounter<'a> {
+    done: AtomicUsize,
+    total: usize,
+    every: usize,
+    progress: Option<Progress<'a>>,
+}
+
+impl<'a> ProgressCounter<'a> {
+    /// A counter of `total` series.
+    pub(crate) fn new(total: usize, progress: Option<Progress<'a>>) -> ProgressCounter<'a> {
+        ProgressCounter {
+            done: AtomicUsize::new(0),
+            total,
+            every: total.div_ceil(100).max(1),
+            progress,
+        }
+    }
+
+    /// One more series done.
+    pub(crate) fn tick(&self) {
+        let d = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(progress) = self.progress
+            && (d.is_multiple_of(self.every) || d == self.total)
+        {
+            progress(d, self.total);
+        }
+    }
 }
 
 /// A model fitted to one series.

@@ -20,6 +20,13 @@
 //!    [`Model::min_len`] (then in list order), and the first whose fit succeeds wins.
 //!
 //! The fitted model's [`Fitted::name`] reports the choice, e.g. `"Auto[SBA]"`.
+//!
+//! [`SetSelect`] (in [`set`]) chooses once per class of a whole set of series instead, by
+//! a backtest pooled over all of them.
+
+pub mod set;
+
+pub use set::{Candidate, SetSelect};
 
 use crate::backtest::Backtest;
 use crate::error::{Error, Result};
