@@ -226,7 +226,7 @@ async fn run(args: &Args) -> fabrik::Result<()> {
     // 2. Family totals, and option shares of their family, each with the automatic choice.
     let season = week.season();
     let levels = [80.0, 95.0];
-    let model = catalog::model("auto", season)?;
+    let model = catalog::model_for("auto", season, args.horizon)?;
     let progress = CountProgress::new("forecasting family totals", args.quiet);
     let family_fc = fabrik::forecast::forecast_set(
         &families,

@@ -297,7 +297,8 @@ impl Job {
                 levels,
             } => {
                 let set = SeriesSet::from_totals(input, *frequency, Fill::default())?;
-                let model = fabrik_forecast::catalog::model(model, frequency.season())?;
+                let model =
+                    fabrik_forecast::catalog::model_for(model, frequency.season(), *horizon)?;
                 let forecasts = forecast_set(&set, model.as_ref(), *horizon, levels, &|_, _| {})?;
                 let batch = forecasts.to_batch(&set)?;
                 let failed = failure_rows(&set, &forecasts, &batch.schema())?;
@@ -427,7 +428,7 @@ impl TableFunctionImpl for ForecastFunction {
                 let name = string(e)
                     .ok_or_else(|| arg(4, "a model name as a string, e.g. 'auto' or 'ets'"))?;
                 // Refuse an unknown model while planning, not at execution.
-                fabrik_forecast::catalog::model(name, frequency.season())
+                fabrik_forecast::catalog::model_for(name, frequency.season(), horizon)
                     .map_err(|e| external(Error::Forecast(e)))?;
                 name.to_string()
             }

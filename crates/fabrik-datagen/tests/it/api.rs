@@ -119,7 +119,10 @@ fn telemetry_sorted_is_every_reading_by_sensor() {
     let all =
         arrow::compute::concat_batches(&Table::SensorReadings.schema(), &sorted).expect("concat");
     assert_eq!(all.num_rows(), by_day);
-    assert!(by_day < plant.rows(Table::SensorReadings) as usize, "gaps are left out");
+    assert!(
+        by_day < plant.rows(Table::SensorReadings) as usize,
+        "gaps are left out"
+    );
     let sensor = all.column(3).as_string::<i32>();
     let ts = all
         .column(5)
