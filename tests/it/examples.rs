@@ -655,7 +655,7 @@ fn forecast_csv_forecasts_backtests_and_names_bad_rows() {
     );
     assert_eq!(r.status.code(), Some(1));
     assert!(
-        text(&r.stderr).contains("use one of auto, ets"),
+        text(&r.stderr).contains("use one of auto, auto-series, ets"),
         "{}",
         text(&r.stderr)
     );
