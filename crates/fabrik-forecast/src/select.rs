@@ -221,15 +221,17 @@ impl Fitted for Selected {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::backtest::tests::{MeanModel, SeasonalNaiveModel};
 
-    fn never(_: &[f64]) -> bool {
+    /// A classifier that calls no series intermittent.
+    pub(crate) fn never(_: &[f64]) -> bool {
         false
     }
 
-    fn zero_share_over_half(y: &[f64]) -> bool {
+    /// A classifier that calls a series intermittent when over half of it is zero.
+    pub(crate) fn zero_share_over_half(y: &[f64]) -> bool {
         y.iter().filter(|v| **v == 0.0).count() * 2 > y.len()
     }
 

@@ -123,15 +123,7 @@ fn telemetry_sorted_is_every_reading_by_sensor() {
         by_day < plant.rows(Table::SensorReadings) as usize,
         "gaps are left out"
     );
-    let sensor = all.column(3).as_string::<i32>();
-    let ts = all
-        .column(5)
-        .as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
-    assert!(
-        (1..all.num_rows())
-            .all(|i| (sensor.value(i - 1), ts.value(i - 1)) < (sensor.value(i), ts.value(i))),
-        "sorted by (sensor_id, ts)"
-    );
+    assert_sorted_by_sensor(&all);
 }
 
 #[test]
@@ -141,15 +133,7 @@ fn telemetry_rows_in_memory_and_to_parquet() {
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 20_000);
     let all =
         arrow::compute::concat_batches(&Table::SensorReadings.schema(), &batches).expect("concat");
-    let sensor = all.column(3).as_string::<i32>();
-    let ts = all
-        .column(5)
-        .as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
-    assert!(
-        (1..all.num_rows())
-            .all(|i| (sensor.value(i - 1), ts.value(i - 1)) < (sensor.value(i), ts.value(i))),
-        "sorted by (sensor_id, ts)"
-    );
+    assert_sorted_by_sensor(&all);
     let err = sensor_readings(&config, 10_000_000).expect_err("too many");
     assert!(
         matches!(
@@ -196,5 +180,18 @@ fn telemetry_rows_in_memory_and_to_parquet() {
             .dictionary_page_offset()
             .is_none(),
         "values are not"
+    );
+}
+
+/// Asserts that sensor_readings rows are strictly increasing in (sensor_id, ts).
+fn assert_sorted_by_sensor(all: &arrow::array::RecordBatch) {
+    let sensor = all.column(3).as_string::<i32>();
+    let ts = all
+        .column(5)
+        .as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+    assert!(
+        (1..all.num_rows())
+            .all(|i| (sensor.value(i - 1), ts.value(i - 1)) < (sensor.value(i), ts.value(i))),
+        "sorted by (sensor_id, ts)"
     );
 }

@@ -545,14 +545,7 @@ impl Model for SetSelect {
 mod tests {
     use super::*;
     use crate::backtest::tests::{MeanModel, SeasonalNaiveModel};
-
-    fn never(_: &[f64]) -> bool {
-        false
-    }
-
-    fn zero_share_over_half(y: &[f64]) -> bool {
-        y.iter().filter(|v| **v == 0.0).count() * 2 > y.len()
-    }
+    use crate::select::tests::{never, zero_share_over_half};
 
     /// A season-4 pattern with a small wobble, `shift` added.
     fn seasonal(n: usize, shift: f64) -> Vec<f64> {
