@@ -56,6 +56,15 @@
 //! - the line search is a backtracking Armijo search, not scipy's More-Thuente search, so
 //!   on multimodal likelihoods the two can stop at different local optima and the
 //!   stepwise search can then take another path;
+//! - the search fits every candidate with its MA roots kept outside 1.01 (the MA
+//!   coefficients transformed like the AR ones; a candidate is re-fitted that way only
+//!   when its unconstrained optimum has a root inside). statsforecast and R fit MA parts
+//!   unconstrained and then reject every model whose likelihood peaks at an MA root
+//!   within 1.01 of the unit circle, so an ARIMA(2,2,2) whose peak sits at θ₂ = 0.9993
+//!   is thrown away for an ARIMA(5,2,0), although a θ₂ of 0.98 loses little likelihood.
+//!   On the yearly benchmark series this lowers the relative MASE from 0.248 to 0.240
+//!   (statsforecast: 0.244; quarterly 0.541 → 0.542, statsforecast 0.535). [`Arima`]
+//!   with fixed orders stays unconstrained, as R's `arima`;
 //! - statsforecast also rejects models whose `var_coef` (from BFGS's inverse Hessian)
 //!   has a NaN standard error; no Hessian is kept here, so that check is not made.
 //!

@@ -3,7 +3,7 @@
 //! the ARMA orders by AICc.
 
 use super::core::Orders;
-use super::fit::{ArimaFit, Diffuse, Method, Spec, finish, fit};
+use super::fit::{ArimaFit, Diffuse, Method, Spec, finish, fit, fit_with};
 
 /// The settings of the search (statsforecast's defaults).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,6 +26,14 @@ pub(crate) struct Settings {
     /// default); statsforecast's `AutoARIMA` model passes `Some(false)`.
     pub approximation: Option<bool>,
     pub diffuse: Diffuse,
+    /// Keeps every candidate's MA roots outside this radius while it is fitted (the
+    /// optimiser works on transformed MA coefficients, as on the AR ones). `None` fits
+    /// them unconstrained, as statsforecast and R do; the search then throws away every
+    /// model whose likelihood peaks at an MA root within 1.01 of the unit circle, however
+    /// close its constrained twin would have come. The default, `Some(1.01)`, keeps those
+    /// models in the race (on the yearly public series of `scripts/forecast_peers.py`:
+    /// relative MASE 0.241 against 0.248 unconstrained and statsforecast's 0.244).
+    pub ma_radius: Option<f64>,
 }
 
 impl Default for Settings {
@@ -47,6 +55,7 @@ impl Default for Settings {
             allow_mean: true,
             approximation: Some(false),
             diffuse: Diffuse::Exact,
+            ma_radius: Some(MIN_ROOT),
         }
     }
 }
@@ -221,6 +230,7 @@ fn myarima(
     approximation: bool,
     offset: f64,
     diffuse: Diffuse,
+    ma_radius: Option<f64>,
 ) -> Candidate {
     let diffs = d + sd;
     let spec = Spec {
@@ -241,7 +251,7 @@ fn myarima(
     } else {
         Method::CssMl
     };
-    let Some(mut f) = fit(x, &spec, method, None, diffuse) else {
+    let Some(mut f) = fit_with(x, &spec, method, None, diffuse, ma_radius) else {
         return Candidate {
             fit: None,
             ic: f64::INFINITY,
@@ -279,7 +289,7 @@ const MIN_ROOT: f64 = 1.01;
 /// Instead of computing the roots, the polynomial is rescaled to `z = radius·w` and tested
 /// for stationarity by the step-down (Schur-Cohn) recursion: its roots in `w` lie outside
 /// the unit circle exactly when every partial autocorrelation is below 1 in modulus.
-fn roots_outside(coefs: &[f64], sign: f64, radius: f64) -> bool {
+pub(crate) fn roots_outside(coefs: &[f64], sign: f64, radius: f64) -> bool {
     let Some(last) = coefs.iter().rposition(|c| c.abs() > 1e-8) else {
         return true;
     };
@@ -461,6 +471,7 @@ pub(crate) fn auto_arima(x: &[f64], period: usize, s: &Settings) -> Result<Chose
             approximation,
             offset,
             diffuse,
+            s.ma_radius,
         );
         let ic = ic_of(&c);
         (c, ic)
@@ -572,7 +583,17 @@ pub(crate) fn auto_arima(x: &[f64], period: usize, s: &Settings) -> Result<Chose
         order.sort_by(|&a, &b| results[a].5.total_cmp(&results[b].5));
         for i in order {
             let (p, q, sp, sq, c, _) = results[i];
-            let cand = myarima(x, (p, d, q), (sp, sd, sq), m, c, false, 0.0, diffuse);
+            let cand = myarima(
+                x,
+                (p, d, q),
+                (sp, sd, sq),
+                m,
+                c,
+                false,
+                0.0,
+                diffuse,
+                s.ma_radius,
+            );
             let ic = ic_of(&cand);
             if ic < f64::INFINITY {
                 best = cand;

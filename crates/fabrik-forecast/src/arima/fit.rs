@@ -5,7 +5,7 @@
 //! difference) estimated with the ARMA coefficients.
 
 use super::bfgs::{Gradient, bfgs};
-use super::core::{Orders, StateSpace, css, inv_partrans, trans_pars, undo_pars};
+use super::core::{Orders, StateSpace, css, inv_partrans, partrans, trans_pars, undo_pars};
 
 /// scipy's `options={"maxiter": 100}` in statsforecast.
 const MAX_ITER: usize = 100;
@@ -96,6 +96,112 @@ pub(crate) fn fit(
     fixed_xreg: Option<f64>,
     diffuse: Diffuse,
 ) -> Option<ArimaFit> {
+    fit_with(x, spec, method, fixed_xreg, diffuse, None)
+}
+
+/// The MA parts (non-seasonal and seasonal) of `par` as coefficients whose polynomial
+/// `1 + θ₁z + …` has every root outside the circle of `radius`: the raw values go through
+/// [`partrans`] (as an AR polynomial's do), then `θⱼ = −aⱼ / radiusʲ`.
+fn ma_forward(par: &mut [f64], o: &Orders, radius: f64) {
+    for (at, len) in [(o.p, o.q), (o.p + o.q + o.sp, o.sq)] {
+        if len == 0 {
+            continue;
+        }
+        let mut a = vec![0.0; len];
+        partrans(&par[at..at + len], &mut a);
+        for (j, v) in a.iter().enumerate() {
+            par[at + j] = -v / radius.powi(j as i32 + 1);
+        }
+    }
+}
+
+/// The inverse of [`ma_forward`] for starting values. An MA part with a root inside the
+/// circle of `radius` (or within half a percent of it) is shrunk (`θⱼ·0.995ʲ`,
+/// repeatedly: every root moves out by 0.5%) until it has none.
+fn ma_inverse(par: &mut [f64], o: &Orders, radius: f64) {
+    for (at, len) in [(o.p, o.q), (o.p + o.q + o.sp, o.sq)] {
+        if len == 0 {
+            continue;
+        }
+        let mut theta = par[at..at + len].to_vec();
+        let mut raw = vec![0.0; len];
+        let mut ok = false;
+        // A root on the circle has no finite transformed value and a flat gradient there:
+        // aim half a percent inside.
+        let target = radius * 1.005;
+        for _ in 0..2000 {
+            let a: Vec<f64> = theta
+                .iter()
+                .enumerate()
+                .map(|(j, t)| -t * target.powi(j as i32 + 1))
+                .collect();
+            if inv_partrans(&a, &mut raw) && raw.iter().all(|v| v.is_finite()) {
+                ok = true;
+                break;
+            }
+            for (j, t) in theta.iter_mut().enumerate() {
+                *t *= 0.995f64.powi(j as i32 + 1);
+            }
+        }
+        if !ok {
+            raw.fill(0.0);
+        }
+        par[at..at + len].copy_from_slice(&raw);
+    }
+}
+
+/// [`fit`], keeping the MA parts' roots outside the circle of `ma_radius` when given.
+///
+/// The model is fitted unconstrained first. When its MA roots already lie outside the
+/// circle, that is the constrained optimum too. Otherwise the maximum-likelihood stage
+/// runs again from its coefficients, pulled inside the constraint, with the optimiser
+/// working on transformed MA coefficients (as it does on the AR ones), so that the
+/// likelihood's peak on the boundary is approached from nearby rather than from the
+/// CSS start.
+pub(crate) fn fit_with(
+    x: &[f64],
+    spec: &Spec,
+    method: Method,
+    fixed_xreg: Option<f64>,
+    diffuse: Diffuse,
+    ma_radius: Option<f64>,
+) -> Option<ArimaFit> {
+    let free = fit_from(x, spec, method, fixed_xreg, diffuse, None, None);
+    let (Some(radius), Some(f), Method::CssMl | Method::Ml) = (ma_radius, &free, method) else {
+        return free;
+    };
+    let o = spec.orders;
+    let inside = |at: usize, len: usize| {
+        len > 0 && !super::auto::roots_outside(&f.coef[at..at + len], 1.0, radius)
+    };
+    if !inside(o.p, o.q) && !inside(o.p + o.q + o.sp, o.sq) {
+        return free;
+    }
+    let start = f.coef.clone();
+    fit_from(
+        x,
+        spec,
+        Method::Ml,
+        fixed_xreg,
+        diffuse,
+        Some(radius),
+        Some(&start),
+    )
+    .or(free)
+}
+
+/// The fit itself: `ma_radius` constrains the MA roots in the maximum-likelihood stage;
+/// `start` (the natural coefficients, AR and MA, then the regressor's) replaces the CSS
+/// starting values.
+fn fit_from(
+    x: &[f64],
+    spec: &Spec,
+    method: Method,
+    fixed_xreg: Option<f64>,
+    diffuse: Diffuse,
+    ma_radius: Option<f64>,
+    start: Option<&[f64]>,
+) -> Option<ArimaFit> {
     let o = spec.orders;
     let n = x.len();
     if n <= o.d + o.sd * o.m {
@@ -126,6 +232,9 @@ pub(crate) fn fit(
                 b
             }
         };
+    }
+    if let Some(start) = start {
+        init[..nfree].copy_from_slice(&start[..nfree]);
     }
     let mut coef = init.clone();
     let (phi_len, theta_len) = (o.phi_len(), o.theta_len());
@@ -232,12 +341,25 @@ pub(crate) fn fit(
         if o.sp > 0 && !inv_partrans(&init[v..v + o.sp], &mut tr[v..v + o.sp]) {
             return None;
         }
+        if let Some(r) = ma_radius {
+            ma_inverse(&mut tr, &o, r);
+        }
         init = tr;
     }
-    trans_pars(&init, &o, transform, &mut phi, &mut theta);
+    let ma_radius = ma_radius.filter(|_| transform);
+    {
+        let mut start = init.clone();
+        if let Some(r) = ma_radius {
+            ma_forward(&mut start, &o, r);
+        }
+        trans_pars(&start, &o, transform, &mut phi, &mut theta);
+    }
     let mut ss = StateSpace::new(&phi, &theta, &delta);
     let mut ml_objective = |free: &[f64]| -> f64 {
         fill(&mut par, free, &coef);
+        if let Some(r) = ma_radius {
+            ma_forward(&mut par, &o, r);
+        }
         trans_pars(&par, &o, transform, &mut phi, &mut theta);
         ss.update(&phi, &theta);
         if diffuse == Diffuse::Exact {
@@ -294,6 +416,9 @@ pub(crate) fn fit(
     }
     if transform {
         coef = undo_pars(&coef, &o);
+        if let Some(r) = ma_radius {
+            ma_forward(&mut coef, &o, r);
+        }
     }
     if diffuse == Diffuse::Exact {
         // R's `maInvert` for single-coefficient MA parts: θ and 1/θ give the same

@@ -323,11 +323,13 @@ fn auto_arima_sunspots_matches_statsforecast() {
 
 /// India: statsforecast chooses ARIMA(2,2,2) with ar = (1.634084, -0.80804),
 /// ma = (-0.809432, 0.763659); with its diffuse handling this search finds exactly that,
-/// with R's exact likelihood it prefers ARIMA(1,2,0).
+/// with R's exact likelihood and unconstrained MA parts it prefers ARIMA(1,2,0), and with
+/// the default MA constraint ARIMA(2,2,2) again.
 #[test]
 fn auto_arima_india_depends_on_the_diffuse_handling() {
     let s = Settings {
         diffuse: Diffuse::Statsforecast,
+        ma_radius: None,
         ..Settings::default()
     };
     let Ok(Chosen::Model(f)) = auto_arima(&INDIA, 1, &s) else {
@@ -340,7 +342,15 @@ fn auto_arima_india_depends_on_the_diffuse_handling() {
         1e-4,
         "India",
     );
-    check_order(&INDIA, "ARIMA(1,2,0)");
+    let exact = Settings {
+        ma_radius: None,
+        ..Settings::default()
+    };
+    let Ok(Chosen::Model(f)) = auto_arima(&INDIA, 1, &exact) else {
+        panic!("no model")
+    };
+    assert_eq!(describe(&f.spec, None), "ARIMA(1,2,0)");
+    check_order(&INDIA, "ARIMA(2,2,2)");
 }
 
 /// The approximation (CSS search, then exact re-fits best first) of `auto_arima_f`'s own
@@ -352,6 +362,7 @@ fn approximate_search_matches_auto_arima_f() {
     let s = Settings {
         approximation: None,
         diffuse: Diffuse::Statsforecast,
+        ma_radius: None,
         ..Settings::default()
     };
     let Ok(Chosen::Model(f)) = auto_arima(&REALGDP, 4, &s) else {
@@ -618,9 +629,10 @@ fn arima_backtest() {
             .iter()
             .filter(|(_, y)| y.len() >= h + (windows - 1) * step + (m + 1).max(3 * h))
             .collect();
-        for diffuse in [Diffuse::Exact, Diffuse::Statsforecast] {
+        for (diffuse, ma_radius) in [(Diffuse::Exact, None), (Diffuse::Exact, Some(1.01))] {
             let settings = Settings {
                 diffuse,
+                ma_radius,
                 ..Settings::default()
             };
             let t = std::time::Instant::now();
@@ -674,7 +686,7 @@ fn arima_backtest() {
             let ours: Vec<f64> = per.iter().flat_map(|p| p.0.clone()).collect();
             let theirs: Vec<f64> = per.iter().flat_map(|p| p.1.clone()).collect();
             println!(
-                "{group} {diffuse:?}: {} series, {fits} fits ({fails} failed), rel MASE fabrik {:.3} | statsforecast {:.3} over {} windows | {:.0} µs per fit (wall, {} threads)",
+                "{group} {diffuse:?} ma radius {ma_radius:?}: {} series, {fits} fits ({fails} failed), rel MASE fabrik {:.3} | statsforecast {:.3} over {} windows | {:.0} µs per fit (wall, {} threads)",
                 kept.len(),
                 gm(&ours),
                 gm(&theirs),
@@ -709,4 +721,84 @@ fn arima_speed() {
             el.as_secs_f64() * 1e6 / series.len() as f64
         );
     }
+}
+
+/// Burundi's fertility rate 1960–1999 (World Bank, the yearly group of
+/// `scripts/forecast_peers.py`), the training part of its first backtest window.
+const BURUNDI: [f64; 40] = [
+    6.953, 6.998, 7.045, 7.092, 7.138, 7.179, 7.216, 7.247, 7.272, 7.293, 7.311, 7.329, 7.348,
+    7.37, 7.395, 7.419, 7.439, 7.452, 7.457, 7.455, 7.45, 7.449, 7.454, 7.469, 7.492, 7.52, 7.546,
+    7.565, 7.572, 7.564, 7.542, 7.508, 7.465, 7.418, 7.368, 7.318, 7.267, 7.217, 7.165, 7.112,
+];
+
+/// The smallest modulus of the roots of `1 + θ₁z + θ₂z²`.
+fn ma2_min_root(t: &[f64]) -> f64 {
+    let (a, b, c) = (t[1], t[0], 1.0);
+    let disc = b * b - 4.0 * a * c;
+    if disc >= 0.0 {
+        let r1 = (-b + disc.sqrt()) / (2.0 * a);
+        let r2 = (-b - disc.sqrt()) / (2.0 * a);
+        r1.abs().min(r2.abs())
+    } else {
+        // Complex pair: modulus √(c/a).
+        (c / a).sqrt()
+    }
+}
+
+/// Unconstrained, the exact likelihood of ARIMA(2,2,2) on Burundi peaks at θ₂ ≈ 0.9993 (an
+/// MA root at 1.0004), so the search would discard the model; constrained to roots outside
+/// 1.01 it keeps nearly all of the likelihood and passes the search's root check.
+/// (statsforecast 2.1.1's `arima(y, order=(2,2,2))` stops earlier, at θ₂ = 0.915, and
+/// its `auto_arima_f` chooses this model.)
+#[test]
+fn constrained_ma_keeps_a_boundary_model_in_the_search() {
+    let spec = Spec {
+        orders: Orders {
+            p: 2,
+            q: 2,
+            sp: 0,
+            sq: 0,
+            m: 1,
+            d: 2,
+            sd: 0,
+        },
+        intercept: false,
+        drift: false,
+    };
+    let free = fit(&BURUNDI, &spec, Method::CssMl, None, Diffuse::Exact).expect("fit");
+    let bound = fit::fit_with(
+        &BURUNDI,
+        &spec,
+        Method::CssMl,
+        None,
+        Diffuse::Exact,
+        Some(1.01),
+    )
+    .expect("constrained fit");
+    assert!(ma2_min_root(&free.coef[2..4]) < 1.01, "{:?}", free.coef);
+    let root = ma2_min_root(&bound.coef[2..4]);
+    assert!((1.01..1.1).contains(&root), "{root} {:?}", bound.coef);
+    assert!(bound.loglik <= free.loglik + 1e-9);
+    assert!(
+        free.loglik - bound.loglik < 1.0,
+        "{} {} {:?} {:?}",
+        free.loglik,
+        bound.loglik,
+        free.coef,
+        bound.coef
+    );
+    // The default search keeps it among the candidates; without the constraint its
+    // AICc is infinite and ARIMA(5,2,0) wins.
+    let unconstrained = Settings {
+        ma_radius: None,
+        ..Settings::default()
+    };
+    let Ok(Chosen::Model(f)) = auto_arima(&BURUNDI, 1, &unconstrained) else {
+        panic!("no model")
+    };
+    assert_eq!(describe(&f.spec, None), "ARIMA(5,2,0)");
+    let Ok(Chosen::Model(g)) = auto_arima(&BURUNDI, 1, &Settings::default()) else {
+        panic!("no model")
+    };
+    assert!(g.aicc < f.aicc, "{} {}", g.aicc, f.aicc);
 }
