@@ -19,10 +19,12 @@
 //! hash partitioning, the operator sorts its output / is followed by a repartition so the
 //! plan above sees the same properties.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, RecordBatchOptions};
+use datafusion::arrow::compute::kernels::sort::LexicographicalComparator;
 use datafusion::arrow::compute::{SortColumn, cast, lexsort_to_indices, take};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -385,6 +387,12 @@ fn output_batch(
                     })
                 })
                 .collect::<DFResult<Vec<_>>>()?;
+            // Over input in (key, ts) order, merged in partition order, the groups
+            // usually come out in the required order already: check before sorting.
+            let cmp = LexicographicalComparator::try_new(&sort_cols)?;
+            if (1..batch.num_rows()).all(|i| cmp.compare(i - 1, i) != Ordering::Greater) {
+                return Ok(batch);
+            }
             let idx = lexsort_to_indices(&sort_cols, None)?;
             let cols = batch
                 .columns()
