@@ -41,7 +41,7 @@ pub const MODELS: &[(&str, &str)] = &[
     ),
     (
         "combo",
-        "the mean of AutoETS, AutoARIMA and AutoTheta (conformal intervals)",
+        "the mean of AutoETS, AutoARIMA and AutoTheta (intervals: the means of theirs)",
     ),
     ("naive", "seasonal naive: the value one season ago"),
     (
@@ -97,7 +97,7 @@ pub fn model_for(name: &str, season: usize, horizon: usize) -> Result<Box<dyn Mo
         "auto-series" | "autoselect" => auto_per_series(season),
         "ets" | "autoets" => Box::new(AutoEts::new(season)),
         "arima" | "autoarima" => Box::new(AutoArima::new(season)),
-        "combo" | "combination" => conformal(combination(season), false),
+        "combo" | "combination" => combination(season),
         "theta" | "autotheta" => conformal(Box::new(AutoTheta { season }), false),
         "naive" | "seasonalnaive" | "snaive" => Box::new(SeasonalNaive { season }),
         "croston" | "crostonoptimized" => conformal(Box::new(CrostonOptimized), true),
@@ -118,13 +118,21 @@ pub fn model_for(name: &str, season: usize, horizon: usize) -> Result<Box<dyn Mo
     })
 }
 
-/// The mean of AutoETS, AutoARIMA and AutoTheta.
+/// The mean of AutoETS, AutoARIMA and AutoTheta, its intervals the means of theirs
+/// (AutoTheta's conformal).
 fn combination(season: usize) -> Box<dyn Model> {
     Box::new(Combination {
         members: vec![
             Box::new(AutoEts::new(season)),
             Box::new(AutoArima::new(season)),
-            Box::new(AutoTheta { season }),
+            Box::new(
+                Conformal::new(
+                    Box::new(AutoTheta { season }),
+                    CONFORMAL_HORIZON,
+                    CONFORMAL_WINDOWS,
+                )
+                .with_clip_at_zero(false),
+            ),
         ],
     })
 }

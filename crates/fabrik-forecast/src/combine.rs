@@ -5,12 +5,19 @@
 //! combination of ETS, ARIMA and Theta beat each of them); no member has to be right for
 //! the mean to be good. A member that cannot fit a series is left out of that series'
 //! mean.
+//!
+//! **Intervals.** When every member has intervals at a requested level, the combination's
+//! bounds are the means of the members' bounds: its quantiles are the means of theirs.
+//! That is exact when the members' errors move together (the members of a combination
+//! are fitted to the same series and mostly err the same way) and, for normal errors,
+//! never narrower than the combination's true interval otherwise. When a member lacks
+//! them the combination gives the point forecast only (wrap it in [`crate::Conformal`]).
 
 use crate::error::{Error, Result};
-use crate::model::{Fitted, Forecast, Model};
+use crate::model::{Fitted, Forecast, Interval, Model};
 
-/// The mean of its members' point forecasts (no intervals of its own: wrap it in
-/// [`crate::Conformal`] for them).
+/// The mean of its members' point forecasts, with the means of their interval bounds
+/// where every member has intervals (see the module docs).
 #[derive(Debug)]
 pub struct Combination {
     /// The models averaged (at least one; [`Combination::new`] checks).
@@ -91,15 +98,45 @@ impl Fitted for CombinationFit {
         )
     }
 
-    fn forecast(&self, horizon: usize, _levels: &[f64]) -> Forecast {
+    fn forecast(&self, horizon: usize, levels: &[f64]) -> Forecast {
         let n = self.fits.len() as f64;
         let mut mean = vec![0.0; horizon];
+        let mut intervals: Vec<Interval> = levels
+            .iter()
+            .map(|&level| Interval {
+                level,
+                lo: vec![0.0; horizon],
+                hi: vec![0.0; horizon],
+            })
+            .collect();
+        let mut complete = !levels.is_empty();
         for f in &self.fits {
-            for (m, v) in mean.iter_mut().zip(f.forecast(horizon, &[]).mean) {
+            let fc = f.forecast(horizon, if complete { levels } else { &[] });
+            for (m, v) in mean.iter_mut().zip(&fc.mean) {
                 *m += v / n;
             }
+            if !complete {
+                continue;
+            }
+            for out in &mut intervals {
+                match fc.interval(out.level) {
+                    Some(i) if i.lo.len() == horizon && i.hi.len() == horizon => {
+                        for (o, v) in out.lo.iter_mut().zip(&i.lo) {
+                            *o += v / n;
+                        }
+                        for (o, v) in out.hi.iter_mut().zip(&i.hi) {
+                            *o += v / n;
+                        }
+                    }
+                    _ => complete = false,
+                }
+            }
         }
-        Forecast::point(mean)
+        if complete {
+            Forecast { mean, intervals }
+        } else {
+            Forecast::point(mean)
+        }
     }
 
     fn fitted(&self) -> Option<&[f64]> {
@@ -124,6 +161,24 @@ mod tests {
         let f = c.fit(&y).expect("fit").forecast(3, &[]);
         assert_eq!(f.mean, vec![3.5, 4.0, 3.5]);
         assert!(f.intervals.is_empty());
+        // Seasonal naive has analytic intervals: the combination's are the means of the
+        // members' bounds.
+        let fits = c.fit(&y).expect("fit");
+        let both = fits.forecast(3, &[80.0]);
+        let a = SeasonalNaive { season: 1 }
+            .fit(&y)
+            .expect("fit")
+            .forecast(3, &[80.0]);
+        let b = SeasonalNaive { season: 2 }
+            .fit(&y)
+            .expect("fit")
+            .forecast(3, &[80.0]);
+        let (ia, ib, ic) = (&a.intervals[0], &b.intervals[0], &both.intervals[0]);
+        for t in 0..3 {
+            assert!((ic.lo[t] - (ia.lo[t] + ib.lo[t]) / 2.0).abs() < 1e-12);
+            assert!((ic.hi[t] - (ia.hi[t] + ib.hi[t]) / 2.0).abs() < 1e-12);
+        }
+        assert_eq!(both.mean, f.mean);
         assert!(Combination::new(Vec::new()).is_err());
         // A member that cannot fit (season 8 > 4 observations) is left out.
         let c = Combination::new(vec![

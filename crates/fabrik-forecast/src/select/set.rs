@@ -404,32 +404,33 @@ impl SetSelect {
         option: &Scored,
         y: &[f64],
     ) -> Result<Box<dyn Fitted>> {
-        let model = || -> Box<dyn Model> {
-            match option.members.as_slice() {
-                [one] => Box::new(Shared(Arc::clone(&candidates[*one].model))),
-                many => Box::new(Combination {
-                    members: many
-                        .iter()
-                        .map(|&i| {
-                            Box::new(Shared(Arc::clone(&candidates[i].model))) as Box<dyn Model>
-                        })
-                        .collect(),
-                }),
+        match option.members.as_slice() {
+            [one] => self.fit_member(&candidates[*one], y),
+            // A mean of candidates: each member with its own intervals (conformal ones
+            // where it has no analytic ones), averaged bound by bound by the combination.
+            many => Combination {
+                members: many
+                    .iter()
+                    .map(|&i| {
+                        Box::new(Member {
+                            candidate: candidates[i].clone(),
+                            horizon: self.conformal_horizon,
+                            windows: self.conformal_windows,
+                        }) as Box<dyn Model>
+                    })
+                    .collect(),
             }
-        };
-        let clip = match option.members.as_slice() {
-            [one] => candidates[*one].conformal,
-            many => Some(many.iter().any(|&i| candidates[i].conformal == Some(true))),
-        };
-        if let Some(clip) = clip
-            && let Ok(fitted) =
-                Conformal::new(model(), self.conformal_horizon, self.conformal_windows)
-                    .with_clip_at_zero(clip)
-                    .fit(y)
-        {
-            return Ok(fitted);
+            .fit(y),
         }
-        model().fit(y)
+    }
+
+    fn fit_member(&self, candidate: &Candidate, y: &[f64]) -> Result<Box<dyn Fitted>> {
+        Member {
+            candidate: candidate.clone(),
+            horizon: self.conformal_horizon,
+            windows: self.conformal_windows,
+        }
+        .fit(y)
     }
 }
 
@@ -454,6 +455,41 @@ fn mean_squared_error(actual: &[f64], forecast: &[f64]) -> f64 {
 /// A candidate shared between the options that use it.
 #[derive(Debug)]
 struct Shared(Arc<dyn Model>);
+
+/// A candidate as it is fitted for forecasting: with conformal intervals (over `horizon`
+/// steps and `windows` windows) where it has no analytic ones, or the point forecast alone
+/// when the series is too short to calibrate them.
+#[derive(Debug)]
+struct Member {
+    candidate: Candidate,
+    horizon: usize,
+    windows: usize,
+}
+
+impl Model for Member {
+    fn name(&self) -> String {
+        self.candidate.model.name()
+    }
+
+    fn min_len(&self) -> usize {
+        self.candidate.model.min_len()
+    }
+
+    fn fit(&self, y: &[f64]) -> Result<Box<dyn Fitted>> {
+        if let Some(clip) = self.candidate.conformal
+            && let Ok(fitted) = Conformal::new(
+                Box::new(Shared(Arc::clone(&self.candidate.model))),
+                self.horizon,
+                self.windows,
+            )
+            .with_clip_at_zero(clip)
+            .fit(y)
+        {
+            return Ok(fitted);
+        }
+        self.candidate.model.fit(y)
+    }
+}
 
 impl Model for Shared {
     fn name(&self) -> String {
