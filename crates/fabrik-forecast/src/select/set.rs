@@ -32,9 +32,11 @@
 //!    short for it) the next option by score is tried. When no window of the class could
 //!    be scored, the candidates are tried by increasing [`Model::min_len`].
 //!
-//! Options without analytic intervals (the combinations, and candidates marked so) get
-//! conformal intervals ([`Conformal`]); a series too short to calibrate them gets the
-//! point forecast alone.
+//! Candidates without analytic intervals (those marked so) get conformal intervals
+//! ([`Conformal`]); a series too short to calibrate them gets the point forecast alone.
+//! A combination's bounds are the means of its members' bounds (see [`Combination`]),
+//! each member with its analytic or conformal intervals; it has none when one of its
+//! members has none.
 
 use std::sync::Arc;
 
