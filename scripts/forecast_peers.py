@@ -354,22 +354,38 @@ def run_statsforecast(argv):
 # Running children
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def run(cmd):
     """Runs a child; returns (wall s, cpu s, peak RSS MiB, stdout). Its output goes to
     temporary files so that wait4 (which reaps it and gives its resource usage) is the only
-    wait."""
-    with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
+    wait.
+
+    The peak RSS comes from GNU time wrapped around the command when it is installed
+    (NaN otherwise): wait4's own `ru_maxrss` of a child is at least this Python process's
+    RSS, because Linux carries the parent's high-water mark across fork and exec."""
+    timed = os.access(GNU_TIME, os.X_OK)
+    with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe, \
+            tempfile.NamedTemporaryFile("r", suffix=".rss") as fr:
+        full = [GNU_TIME, "-f", "%M", "-o", fr.name, *cmd] if timed else cmd
         t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True)
+        p = subprocess.Popen(full, stdout=fo, stderr=fe, text=True)
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
         fo.seek(0)
         fe.seek(0)
         out, err = fo.read(), fe.read()
+        rss = float("nan")
+        if timed:
+            # GNU time writes "Command exited with non-zero status N" first on failure.
+            lines = [ln for ln in fr.read().split() if ln.strip().isdigit()]
+            if lines:
+                rss = int(lines[-1]) / 1024
     if p.returncode != 0:
         sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, out
+    return wall, ru.ru_utime + ru.ru_stime, rss, out
 
 
 def sf_cmd(inp, out, spec, freq, models, jobs, backtest=True, warmup=False):
