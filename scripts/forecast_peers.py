@@ -83,6 +83,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from child import run  # the sibling module: runs and measures one child
+
 LEVELS = (80, 95)
 # The interval ends as quantiles: lo_80 = q0.10, hi_80 = q0.90, lo_95 = q0.025, hi_95 = q0.975.
 QUANTILES = (("lo_95", 0.025), ("lo_80", 0.10), ("hi_80", 0.90), ("hi_95", 0.975))
@@ -354,38 +356,6 @@ def run_statsforecast(argv):
 # Running children
 
 
-GNU_TIME = "/usr/bin/time"
-
-
-def run(cmd):
-    """Runs a child; returns (wall s, cpu s, peak RSS MiB, stdout). Its output goes to
-    temporary files so that wait4 (which reaps it and gives its resource usage) is the only
-    wait.
-
-    The peak RSS comes from GNU time wrapped around the command when it is installed
-    (NaN otherwise): wait4's own `ru_maxrss` of a child is at least this Python process's
-    RSS, because Linux carries the parent's high-water mark across fork and exec."""
-    timed = os.access(GNU_TIME, os.X_OK)
-    with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe, \
-            tempfile.NamedTemporaryFile("r", suffix=".rss") as fr:
-        full = [GNU_TIME, "-f", "%M", "-o", fr.name, *cmd] if timed else cmd
-        t0 = time.perf_counter()
-        p = subprocess.Popen(full, stdout=fo, stderr=fe, text=True)
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
-        fo.seek(0)
-        fe.seek(0)
-        out, err = fo.read(), fe.read()
-        rss = float("nan")
-        if timed:
-            # GNU time writes "Command exited with non-zero status N" first on failure.
-            lines = [ln for ln in fr.read().split() if ln.strip().isdigit()]
-            if lines:
-                rss = int(lines[-1]) / 1024
-    if p.returncode != 0:
-        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-    return wall, ru.ru_utime + ru.ru_stime, rss, out
 
 
 def sf_cmd(inp, out, spec, freq, models, jobs, backtest=True, warmup=False):

@@ -32,6 +32,8 @@ import sys
 import tempfile
 import time
 
+from child import run  # the sibling module: runs and measures one child
+
 DUCKDB = """
 import duckdb, sys
 src, out = sys.argv[1], sys.argv[2]
@@ -47,35 +49,6 @@ print(pl.scan_parquet(out).select(pl.len()).collect().item())
 """
 
 
-GNU_TIME = "/usr/bin/time"
-
-
-def run(cmd):
-    """Runs a child; returns (wall s, cpu s, peak RSS MiB, stdout).
-
-    The peak RSS comes from GNU time wrapped around the command when it is installed
-    (NaN otherwise): wait4's own `ru_maxrss` of a child is at least this Python process's
-    RSS (Linux carries the parent's high-water mark across fork and exec), and with
-    `--from-parquet` this process has held the whole table."""
-    timed = os.access(GNU_TIME, os.X_OK)
-    with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe, \
-            tempfile.NamedTemporaryFile("r", suffix=".rss") as fr:
-        full = [GNU_TIME, "-f", "%M", "-o", fr.name, *cmd] if timed else cmd
-        t0 = time.perf_counter()
-        p = subprocess.Popen(full, stdout=fo, stderr=fe, text=True)
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-        fo.seek(0)
-        fe.seek(0)
-        out, err = fo.read(), fe.read()
-        rss = float("nan")
-        if timed:
-            lines = [ln for ln in fr.read().split() if ln.strip().isdigit()]
-            if lines:
-                rss = int(lines[-1]) / 1024
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
-    return wall, ru.ru_utime + ru.ru_stime, rss, out
 
 
 def main():
