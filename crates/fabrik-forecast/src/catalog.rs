@@ -98,7 +98,7 @@ pub fn model_for(name: &str, season: usize, horizon: usize) -> Result<Box<dyn Mo
         "ets" | "autoets" => Box::new(AutoEts::new(season)),
         "arima" | "autoarima" => Box::new(AutoArima::new(season)),
         "combo" | "combination" => combination(season),
-        "theta" | "autotheta" => conformal(Box::new(AutoTheta { season }), false),
+        "theta" | "autotheta" => Box::new(AutoTheta { season }),
         "naive" | "seasonalnaive" | "snaive" => Box::new(SeasonalNaive { season }),
         "croston" | "crostonoptimized" => conformal(Box::new(CrostonOptimized), true),
         "sba" | "crostonsba" => conformal(Box::new(CrostonSba), true),
@@ -118,21 +118,13 @@ pub fn model_for(name: &str, season: usize, horizon: usize) -> Result<Box<dyn Mo
     })
 }
 
-/// The mean of AutoETS, AutoARIMA and AutoTheta, its intervals the means of theirs
-/// (AutoTheta's conformal).
+/// The mean of AutoETS, AutoARIMA and AutoTheta, its intervals the means of theirs.
 fn combination(season: usize) -> Box<dyn Model> {
     Box::new(Combination {
         members: vec![
             Box::new(AutoEts::new(season)),
             Box::new(AutoArima::new(season)),
-            Box::new(
-                Conformal::new(
-                    Box::new(AutoTheta { season }),
-                    CONFORMAL_HORIZON,
-                    CONFORMAL_WINDOWS,
-                )
-                .with_clip_at_zero(false),
-            ),
+            Box::new(AutoTheta { season }),
         ],
     })
 }
@@ -147,7 +139,7 @@ pub fn auto_select(season: usize, horizon: usize) -> SetSelect {
     let regular = vec![
         Candidate::analytic(AutoEts::new(season)),
         Candidate::analytic(AutoArima::new(season)),
-        Candidate::conformal(AutoTheta { season }, false),
+        Candidate::analytic(AutoTheta { season }),
         Candidate::analytic(SeasonalNaive { season }),
     ];
     let intermittent = vec![
@@ -169,7 +161,7 @@ pub fn auto_per_series(season: usize) -> Box<dyn Model> {
     let regular: Vec<Box<dyn Model>> = vec![
         Box::new(AutoEts::new(season)),
         Box::new(AutoArima::new(season)),
-        conformal(Box::new(AutoTheta { season }), false),
+        Box::new(AutoTheta { season }),
         Box::new(SeasonalNaive { season }),
     ];
     let intermittent: Vec<Box<dyn Model>> = vec![
