@@ -170,11 +170,9 @@ pub(crate) fn fit_with(
     let (Some(radius), Some(f), Method::CssMl | Method::Ml) = (ma_radius, &free, method) else {
         return free;
     };
-    let o = spec.orders;
-    let inside = |at: usize, len: usize| {
-        len > 0 && !super::auto::roots_outside(&f.coef[at..at + len], 1.0, radius)
-    };
-    if !inside(o.p, o.q) && !inside(o.p + o.q + o.sp, o.sq) {
+    // The search's own check: the expanded MA polynomial (non-seasonal times seasonal),
+    // which a lone first coefficient passes.
+    if super::auto::roots_outside(&f.ss.theta, 1.0, radius) {
         return free;
     }
     let start = f.coef.clone();
