@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use crate::batch::bound_column;
 use crate::error::{Error, Result};
 use crate::metrics::{Accuracy, accuracy, nan_mean};
-use crate::model::{Forecast, Model, check_levels, check_series};
+use crate::model::{Fitted, Forecast, Model, check_levels, check_series};
 
 /// A progress callback: called with `(done, total)` series, a hundred times or so over a
 /// run (not once per series; [`Backtest::run`]: per window, `done` counting the windows
@@ -126,25 +126,28 @@ impl Backtest {
         self.evaluate_checked(model, "", y)
     }
 
+    /// The window of `y` from `cutoff`: the forecast of `fitted` (fitted on `y[..cutoff]`)
+    /// scored against the next `horizon` values.
+    fn window(&self, y: &[f64], cutoff: usize, fitted: Box<dyn Fitted>) -> Result<Window> {
+        let train = &y[..cutoff];
+        let actual = &y[cutoff..cutoff + self.horizon];
+        let forecast = fitted.forecast(self.horizon, &self.levels);
+        let accuracy = accuracy(train, actual, &forecast, self.season)?;
+        Ok(Window {
+            cutoff,
+            model: fitted.name(),
+            actual: actual.to_vec(),
+            forecast,
+            accuracy,
+        })
+    }
+
     fn evaluate_checked(&self, model: &dyn Model, id: &str, y: &[f64]) -> Result<SeriesBacktest> {
         check_series(&model.name(), y, self.min_len(model.min_len()), false)?;
         let windows = self
             .cutoffs(y.len())
             .into_iter()
-            .map(|cutoff| {
-                let train = &y[..cutoff];
-                let actual = &y[cutoff..cutoff + self.horizon];
-                let fitted = model.fit(train)?;
-                let forecast = fitted.forecast(self.horizon, &self.levels);
-                let accuracy = accuracy(train, actual, &forecast, self.season)?;
-                Ok(Window {
-                    cutoff,
-                    model: fitted.name(),
-                    actual: actual.to_vec(),
-                    forecast,
-                    accuracy,
-                })
-            })
+            .map(|cutoff| self.window(y, cutoff, model.fit(&y[..cutoff])?))
             .collect::<Result<Vec<_>>>()?;
         let accuracy = Accuracy::summarize(
             &windows
@@ -218,21 +221,7 @@ impl Backtest {
                 .par_iter()
                 .zip(cutoffs.par_iter())
                 .zip(fits)
-                .map(|((&i, &cutoff), fit)| {
-                    let y = series[i].1.as_ref();
-                    let train = &y[..cutoff];
-                    let actual = &y[cutoff..cutoff + self.horizon];
-                    let fitted = fit?;
-                    let forecast = fitted.forecast(self.horizon, &self.levels);
-                    let accuracy = accuracy(train, actual, &forecast, self.season)?;
-                    Ok(Window {
-                        cutoff,
-                        model: fitted.name(),
-                        actual: actual.to_vec(),
-                        forecast,
-                        accuracy,
-                    })
-                })
+                .map(|((&i, &cutoff), fit)| self.window(series[i].1.as_ref(), cutoff, fit?))
                 .collect();
             for (i, window) in live.into_iter().zip(windows) {
                 match (window, &mut outcomes[i]) {
