@@ -432,6 +432,9 @@ pub(crate) struct StateSpace {
     pub theta: Vec<f64>,
     /// Differencing coefficients.
     pub delta: Vec<f64>,
+    /// The non-zero differencing coefficients with their index (the filter's sparse
+    /// loops: `(1 − B)(1 − B¹²)` has 3 of 13).
+    dnz: Vec<(usize, f64)>,
     /// ARMA states.
     pub r: usize,
     /// The state (after the last filtered observation).
@@ -469,6 +472,12 @@ impl StateSpace {
             phi: phi.to_vec(),
             theta: th,
             delta: delta.to_vec(),
+            dnz: delta
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(i, v)| (i, *v))
+                .collect(),
             r,
             a: vec![0.0; rd],
             p: vec![0.0; rd * rd],
@@ -489,6 +498,13 @@ impl StateSpace {
     /// The dimension `r + d`.
     pub fn rd(&self) -> usize {
         self.r + self.delta.len()
+    }
+
+    /// Another prior variance `κ` of the differencing states (tests of the diffuse limit).
+    #[cfg(test)]
+    pub fn set_kappa(&mut self, kappa: f64) {
+        self.kappa = kappa;
+        self.reset_diffuse();
     }
 
     /// Sets the differencing block of `Pn` back to the diffuse prior (`κ` on its diagonal,
@@ -540,7 +556,7 @@ impl StateSpace {
         let Self {
             phi,
             theta,
-            delta,
+            dnz,
             a,
             p: pm,
             pn,
@@ -571,8 +587,8 @@ impl StateSpace {
                     anew[i] = a[i - 1];
                 }
                 let mut tmp = a[0];
-                for i in 0..d {
-                    tmp += delta[i] * a[r + i];
+                for &(i, di) in dnz.iter() {
+                    tmp += di * a[r + i];
                 }
                 anew[r] = tmp;
             }
@@ -598,55 +614,57 @@ impl StateSpace {
                         }
                     }
                 } else {
-                    // mm = T P (row-major: mm[i*rd + j]).
+                    // mm = T P (row-major: mm[i*rd + j]), row by row: the ARMA rows shift
+                    // P's rows up and add φᵢ times its first row.
                     for i in 0..r {
-                        for j in 0..rd {
-                            let mut tmp = 0.0;
-                            if i < p {
-                                tmp += phi[i] * pm[j];
+                        let row = &mut mm[i * rd..(i + 1) * rd];
+                        if i < r - 1 {
+                            row.copy_from_slice(&pm[(i + 1) * rd..(i + 2) * rd]);
+                        } else {
+                            row.fill(0.0);
+                        }
+                        if i < p {
+                            let f = phi[i];
+                            for (m, &p0) in row.iter_mut().zip(&pm[..rd]) {
+                                *m += f * p0;
                             }
-                            if i < r - 1 {
-                                tmp += pm[(i + 1) * rd + j];
-                            }
-                            mm[i * rd + j] = tmp;
                         }
                     }
-                    for j in 0..rd {
-                        let mut tmp = pm[j];
-                        for k in 0..d {
-                            tmp += delta[k] * pm[(r + k) * rd + j];
+                    // The first differencing row: P's first row plus Δ times its
+                    // differencing rows (only Δ's non-zero terms: (1 − B)(1 − B¹²) has 3
+                    // of 13).
+                    {
+                        let row = &mut mm[r * rd..(r + 1) * rd];
+                        row.copy_from_slice(&pm[..rd]);
+                        for &(k, dk) in dnz.iter() {
+                            let src = &pm[(r + k) * rd..(r + k + 1) * rd];
+                            for (m, &v) in row.iter_mut().zip(src) {
+                                *m += dk * v;
+                            }
                         }
-                        mm[r * rd + j] = tmp;
                     }
                     for i in 1..d {
-                        for j in 0..rd {
-                            mm[(r + i) * rd + j] = pm[(r + i - 1) * rd + j];
-                        }
+                        mm[(r + i) * rd..(r + i + 1) * rd]
+                            .copy_from_slice(&pm[(r + i - 1) * rd..(r + i) * rd]);
                     }
-                    // Pn = mm T'.
-                    for i in 0..r {
-                        for j in 0..rd {
-                            let mut tmp = 0.0;
-                            if i < p {
-                                tmp += phi[i] * mm[j * rd];
-                            }
-                            if i < r - 1 {
-                                tmp += mm[j * rd + i + 1];
-                            }
-                            pn[j * rd + i] = tmp;
-                        }
-                    }
+                    // Pn = mm T', row by row of Pn (row j is T applied to mm's row j).
                     for j in 0..rd {
-                        let mut tmp = mm[j * rd];
-                        for k in 0..d {
-                            tmp += delta[k] * mm[j * rd + r + k];
+                        let src = &mm[j * rd..(j + 1) * rd];
+                        let dst = &mut pn[j * rd..(j + 1) * rd];
+                        let m0 = src[0];
+                        for i in 0..r {
+                            let mut tmp = if i < r - 1 { src[i + 1] } else { 0.0 };
+                            if i < p {
+                                tmp += phi[i] * m0;
+                            }
+                            dst[i] = tmp;
                         }
-                        pn[j * rd + r] = tmp;
-                    }
-                    for i in 1..d {
-                        for j in 0..rd {
-                            pn[j * rd + r + i] = mm[j * rd + r + i - 1];
+                        let mut tmp = m0;
+                        for &(k, dk) in dnz.iter() {
+                            tmp += dk * src[r + k];
                         }
+                        dst[r] = tmp;
+                        dst[r + 1..rd].copy_from_slice(&src[r..rd - 1]);
                     }
                     for i in 0..r {
                         let vi = if i == 0 { 1.0 } else { theta[i - 1] };
@@ -667,15 +685,15 @@ impl StateSpace {
                 continue;
             }
             let mut resid0 = yl - anew[0];
-            for i in 0..d {
-                resid0 -= delta[i] * anew[r + i];
+            for &(i, di) in dnz.iter() {
+                resid0 -= di * anew[r + i];
             }
             let gain = if steady {
                 gain_steady
             } else {
                 let mut gain = pn[0];
-                for i in 0..d {
-                    gain += delta[i] * pn[r + i];
+                for &(i, di) in dnz.iter() {
+                    gain += di * pn[r + i];
                 }
                 // Converged: the predicted covariance as a whole is unchanged and the
                 // diffuse states are resolved.
@@ -685,15 +703,16 @@ impl StateSpace {
                     moved |= (now - *before).abs() > scale;
                     *before = *now;
                 }
-                for i in 0..rd {
-                    let mut tmp = pn[i];
-                    for j in 0..d {
-                        tmp += pn[i + rd * (r + j)] * delta[j];
+                // Pn Z: Pn's first row plus Δ times its differencing rows.
+                gain_m.copy_from_slice(&pn[..rd]);
+                for &(j, dj) in dnz.iter() {
+                    let src = &pn[rd * (r + j)..rd * (r + j + 1)];
+                    for (g, &v) in gain_m.iter_mut().zip(src) {
+                        *g += v * dj;
                     }
-                    gain_m[i] = tmp;
                 }
-                for i in 0..d {
-                    gain += delta[i] * gain_m[r + i];
+                for &(i, di) in dnz.iter() {
+                    gain += di * gain_m[r + i];
                 }
                 moved |= gain >= 1e4;
                 calm = if moved { 0 } else { calm + 1 };
@@ -716,8 +735,10 @@ impl StateSpace {
             }
             steady = calm >= 2;
             for i in 0..rd {
-                for j in 0..rd {
-                    pm[i * rd + j] = pn[i * rd + j] - gain_m[i] * gain_m[j] / gain;
+                let s = gain_m[i] / gain;
+                let (dst, src) = (&mut pm[i * rd..(i + 1) * rd], &pn[i * rd..(i + 1) * rd]);
+                for ((o, &v), &g) in dst.iter_mut().zip(src).zip(gain_m.iter()) {
+                    *o = v - s * g;
                 }
             }
         }

@@ -28,8 +28,18 @@ pub(crate) enum Method {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) enum Diffuse {
-    /// Every evaluation starts from the diffuse prior `κ = 10⁶` (R's `stats::arima`).
+    /// R's exact likelihood in the limit `κ → ∞` of its diffuse prior: the optimiser
+    /// evaluates the exact ARMA likelihood of the differenced series (Ansley & Kohn 1985:
+    /// the diffuse likelihood of an ARIMA model is that of its differences), a filter of
+    /// `r` states instead of `r + d` (`r + 13` for a monthly model with both differences),
+    /// free of the rounding noise that `κ = 10⁶` leaves. The fitted model is evaluated
+    /// once more as R evaluates it (`κ = 10⁶` on the undifferenced series), which gives
+    /// its reported likelihood, residuals and forecasting state. A series with a missing
+    /// value is fitted as in [`Diffuse::Kappa`].
     Exact,
+    /// Every evaluation starts from the diffuse prior `κ = 10⁶` on the undifferenced
+    /// series, as R's `stats::arima` does.
+    Kappa,
     /// Only the first evaluation does; later ones start from the covariance the previous
     /// evaluation ended with, as statsforecast 2.1.1's `arima()` does (its
     /// `arima_like` overwrites `Pn` in place and `upARIMA` resets only the ARMA block).
@@ -275,7 +285,7 @@ fn fit_from(
 
     // Forward differences as statsforecast, except for the exact likelihood of a
     // differenced model (see `bfgs`).
-    let ml_gradient = if diffuse == Diffuse::Exact && !delta.is_empty() {
+    let ml_gradient = if diffuse != Diffuse::Statsforecast && !delta.is_empty() {
         Gradient::Central
     } else {
         Gradient::Forward
@@ -353,18 +363,42 @@ fn fit_from(
         trans_pars(&start, &o, transform, &mut phi, &mut theta);
     }
     let mut ss = StateSpace::new(&phi, &theta, &delta);
+    // The limit κ → ∞ (`Diffuse::Exact`): the ARMA filter on the differenced series.
+    let differenced =
+        diffuse == Diffuse::Exact && !delta.is_empty() && x.iter().all(|v| v.is_finite());
+    let mut arma = differenced.then(|| StateSpace::new(&phi, &theta, &[]));
+    let dnz: Vec<(usize, f64)> = delta
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| **v != 0.0)
+        .map(|(k, v)| (k, *v))
+        .collect();
+    let mut wd = vec![0.0; if differenced { n_used } else { 0 }];
     let mut ml_objective = |free: &[f64]| -> f64 {
         fill(&mut par, free, &coef);
         if let Some(r) = ma_radius {
             ma_forward(&mut par, &o, r);
         }
         trans_pars(&par, &o, transform, &mut phi, &mut theta);
-        ss.update(&phi, &theta);
-        if diffuse == Diffuse::Exact {
-            ss.reset_diffuse();
-        }
         demean(&par, &mut xd);
-        let (ssq, sumlog, nu) = ss.filter(&xd, None);
+        let (ssq, sumlog, nu) = if let Some(arma) = arma.as_mut() {
+            let dl = delta.len();
+            for (t, w) in wd.iter_mut().enumerate() {
+                let mut v = xd[t + dl];
+                for &(k, dk) in &dnz {
+                    v -= dk * xd[t + dl - 1 - k];
+                }
+                *w = v;
+            }
+            arma.update(&phi, &theta);
+            arma.filter(&wd, None)
+        } else {
+            ss.update(&phi, &theta);
+            if diffuse == Diffuse::Kappa {
+                ss.reset_diffuse();
+            }
+            ss.filter(&xd, None)
+        };
         if nu == 0 {
             return f64::INFINITY;
         }
@@ -418,7 +452,7 @@ fn fit_from(
             ma_forward(&mut coef, &o, r);
         }
     }
-    if diffuse == Diffuse::Exact {
+    if diffuse != Diffuse::Statsforecast {
         // R's `maInvert` for single-coefficient MA parts: θ and 1/θ give the same
         // likelihood, the invertible one is reported. (statsforecast's port of it never
         // changes anything.)
@@ -437,7 +471,7 @@ fn fit_from(
     // first gains exceed 10⁴, which drops those observations from the likelihood and
     // flatters it; the invertible twin is evaluated on every observation.
     // (statsforecast keeps the optimiser's value.)
-    let fun = if diffuse == Diffuse::Exact && nu_final > 0 && ssq > 0.0 {
+    let fun = if diffuse != Diffuse::Statsforecast && nu_final > 0 && ssq > 0.0 {
         let nf = nu_final as f64;
         0.5 * ((ssq / nf).ln() + sumlog / nf)
     } else {
