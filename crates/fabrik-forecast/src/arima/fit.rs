@@ -109,11 +109,23 @@ pub(crate) fn fit(
     fit_with(x, spec, method, fixed_xreg, diffuse, None)
 }
 
-/// The MA parts (non-seasonal and seasonal) of `par` as coefficients whose polynomial
-/// `1 + θ₁z + …` has every root outside the circle of `radius`: the raw values go through
-/// [`partrans`] (as an AR polynomial's do), then `θⱼ = −aⱼ / radiusʲ`.
+/// Where the MA parts of `par` are, with the radius their own variable's roots must
+/// stay outside so that the expanded polynomial `θ(z)·Θ(zᵐ)` has every root outside
+/// `radius`: `radius` for `θ(z)`, `radiusᵐ` for `Θ` (a root `w` of `Θ(w)` is `m` roots of
+/// modulus `|w|^(1/m)` in `z`; Θ₁ = −0.99 puts them at 1.0008).
+fn ma_parts(o: &Orders, radius: f64) -> [(usize, usize, f64); 2] {
+    [
+        (o.p, o.q, radius),
+        (o.p + o.q + o.sp, o.sq, radius.powi(o.m.max(1) as i32)),
+    ]
+}
+
+/// The MA parts (non-seasonal and seasonal) of `par` as coefficients whose expanded
+/// polynomial `θ(z)·Θ(zᵐ)` has every root outside the circle of `radius`: the raw values
+/// go through [`partrans`] (as an AR polynomial's do), then `θⱼ = −aⱼ / ρʲ` with `ρ` from
+/// [`ma_parts`].
 fn ma_forward(par: &mut [f64], o: &Orders, radius: f64) {
-    for (at, len) in [(o.p, o.q), (o.p + o.q + o.sp, o.sq)] {
+    for (at, len, radius) in ma_parts(o, radius) {
         if len == 0 {
             continue;
         }
@@ -129,7 +141,7 @@ fn ma_forward(par: &mut [f64], o: &Orders, radius: f64) {
 /// circle of `radius` (or within half a percent of it) is shrunk (`θⱼ·0.995ʲ`,
 /// repeatedly: every root moves out by 0.5%) until it has none.
 fn ma_inverse(par: &mut [f64], o: &Orders, radius: f64) {
-    for (at, len) in [(o.p, o.q), (o.p + o.q + o.sp, o.sq)] {
+    for (at, len, radius) in ma_parts(o, radius) {
         if len == 0 {
             continue;
         }
