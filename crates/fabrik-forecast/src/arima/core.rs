@@ -277,10 +277,151 @@ pub(crate) struct Q0Work {
     p: Vec<f64>,
 }
 
-/// R's `getQ0` (Gardner, Harvey & Phillips 1980): the stationary covariance of the `r`
-/// ARMA states, `r = max(p, q + 1)`, written row-major to `out` (`r × r`); `theta` is the
-/// MA polynomial (any length ≤ `r − 1`).
+/// The stationary covariance of the `r` ARMA states, `r = max(p, q + 1)`, in units of
+/// σ², written row-major to `out` (`r × r`); `theta` is the MA polynomial (any length
+/// ≤ `r − 1`).
+///
+/// R's `getQ0` (Gardner, Harvey & Phillips 1980, [`q0_gardner`]) solves for the
+/// `r(r+1)/2` distinct entries as one regression, which grows like `r⁴` to `r⁶`: a
+/// seasonal AR term at lag 12 gives `r ≥ 13`, two give `r ≥ 25`, and it took a third of a
+/// monthly AutoARIMA fit. Here the same matrix comes from the model's autocovariances in
+/// `O(r² + p³)`: the first row is `P₁ₗ = Cov(y_t, α_{l,t}) = Σ_{k≥l} φ_k γ(k+1−l) +
+/// θ_{k−1} ψ_{k−l}` (Harvey's states are `α_{l,t} = Σ_{k≥l} φ_k y_{t+l−1−k} + θ_{k−1}
+/// ε_{t+l−k}`), with `γ` from Brockwell & Davis (1991, §3.3) and `ψ` the MA(∞) weights;
+/// the rest follows from `P = T P T′ + v v′` read entry by entry from the bottom right:
+/// `P_il = φ_i φ_l P₁₁ + φ_i P₁,ₗ₊₁ + φ_l P₁,ᵢ₊₁ + P_{i+1,l+1} + v_i v_l`.
 pub(crate) fn q0(phi: &[f64], theta: &[f64], out: &mut [f64], wk: &mut Q0Work) {
+    let p = phi.len();
+    let q = theta.len();
+    let r = p.max(q + 1);
+    if r == 1 {
+        out[0] = if p == 0 {
+            1.0
+        } else {
+            1.0 / (1.0 - phi[0] * phi[0])
+        };
+        return;
+    }
+    let ph = |k: usize| if k < p { phi[k] } else { 0.0 }; // φ_{k+1}
+    let th = |k: usize| match k {
+        0 => 1.0,
+        k if k <= q => theta[k - 1],
+        _ => 0.0,
+    }; // θ_k, θ₀ = 1
+    // ψ_0..ψ_r.
+    let psi = &mut wk.v;
+    psi.clear();
+    psi.resize(r + 1, 0.0);
+    for j in 0..=r {
+        let mut v = th(j);
+        for k in 1..=j.min(p) {
+            v += phi[k - 1] * psi[j - k];
+        }
+        psi[j] = v;
+    }
+    // γ(0..=p) from the linear system γ(k) − Σ_j φ_j γ(|k−j|) = Σ_{j≥k} θ_j ψ_{j−k},
+    // then γ(h) = Σ_j φ_j γ(h−j) + Σ_{j≥h} θ_j ψ_{j−h} up to r.
+    let n = p + 1;
+    let (a, gamma) = (&mut wk.rbar, &mut wk.thetab);
+    a.clear();
+    a.resize(n * n, 0.0);
+    gamma.clear();
+    gamma.resize(r + 1, 0.0);
+    let ma_part = |h: usize, psi: &[f64]| (h..=q).map(|j| th(j) * psi[j - h]).sum::<f64>();
+    for k in 0..n {
+        a[k * n + k] += 1.0;
+        for j in 1..=p {
+            a[k * n + k.abs_diff(j)] -= phi[j - 1];
+        }
+        gamma[k] = ma_part(k, psi);
+    }
+    if !solve_in_place(a, &mut gamma[..n], n) {
+        // Singular: the AR part is on the unit circle. Gardner's method returns its
+        // own garbage there; keep the filter finite the same way.
+        return q0_gardner(phi, theta, out, wk);
+    }
+    for h in n..=r {
+        let mut v = ma_part(h, psi);
+        for j in 1..=p {
+            v += phi[j - 1] * gamma[h - j];
+        }
+        gamma[h] = v;
+    }
+    // The first row, P₁ₗ for l = 1..r (0-based: out[l − 1]).
+    let first = &mut wk.xrow;
+    first.clear();
+    first.resize(r + 1, 0.0);
+    for l in 1..=r {
+        let mut v = 0.0;
+        for k in l..=r {
+            v += ph(k - 1) * gamma[k + 1 - l] + th(k - 1) * psi[k - l];
+        }
+        first[l - 1] = v;
+    }
+    first[0] = gamma[0];
+    // The rest, from the bottom right.
+    for i in (1..r).rev() {
+        for l in (i..r).rev() {
+            let below = if i + 1 < r && l + 1 < r {
+                out[(i + 1) * r + l + 1]
+            } else {
+                0.0
+            };
+            let v = ph(i) * ph(l) * gamma[0]
+                + ph(i) * first[l + 1]
+                + ph(l) * first[i + 1]
+                + below
+                + th(i) * th(l);
+            out[i * r + l] = v;
+            out[l * r + i] = v;
+        }
+    }
+    for l in 0..r {
+        out[l] = first[l];
+        out[l * r] = first[l];
+    }
+}
+
+/// Solves `a x = b` (`n × n`, row-major; `b` becomes `x`) by Gaussian elimination with
+/// partial pivoting; `false` when `a` is singular.
+fn solve_in_place(a: &mut [f64], b: &mut [f64], n: usize) -> bool {
+    for c in 0..n {
+        let piv = (c..n)
+            .max_by(|&x, &y| a[x * n + c].abs().total_cmp(&a[y * n + c].abs()))
+            .unwrap_or(c);
+        if a[piv * n + c].abs() < 1e-300 || !a[piv * n + c].is_finite() {
+            return false;
+        }
+        if piv != c {
+            for k in 0..n {
+                a.swap(c * n + k, piv * n + k);
+            }
+            b.swap(c, piv);
+        }
+        let d = a[c * n + c];
+        for row in c + 1..n {
+            let f = a[row * n + c] / d;
+            if f != 0.0 {
+                for k in c..n {
+                    a[row * n + k] -= f * a[c * n + k];
+                }
+                b[row] -= f * b[c];
+            }
+        }
+    }
+    for c in (0..n).rev() {
+        let mut v = b[c];
+        for k in c + 1..n {
+            v -= a[c * n + k] * b[k];
+        }
+        b[c] = v / a[c * n + c];
+    }
+    true
+}
+
+/// R's `getQ0` (Gardner, Harvey & Phillips 1980), the reference for [`q0`] and its
+/// fallback when the AR part is singular.
+pub(crate) fn q0_gardner(phi: &[f64], theta: &[f64], out: &mut [f64], wk: &mut Q0Work) {
     let p = phi.len();
     let q = theta.len();
     let r = p.max(q + 1);
@@ -571,17 +712,22 @@ impl StateSpace {
         // Once the predicted covariance stops changing (to STEADY_TOL relative to its first
         // element, two steps in a row, with the diffuse states resolved) the filter has
         // converged: later steps update the state only.
+        // φ and v = (1, θ₁, …) padded to r, and two rows of scratch (the `d = 0` update).
+        let (mut phi_r, mut v, mut u, mut w) =
+            (vec![0.0; r], vec![0.0; r], vec![0.0; r], vec![0.0; r]);
+        phi_r[..p.min(r)].copy_from_slice(&phi[..p.min(r)]);
+        v[0] = 1.0;
+        v[1..r].copy_from_slice(&theta[..r - 1]);
         let mut steady = false;
         let mut calm = 0usize;
         let mut gain_steady = 0.0;
         for (l, &yl) in y.iter().enumerate() {
-            for i in 0..r {
-                let mut tmp = if i < r - 1 { a[i + 1] } else { 0.0 };
-                if i < p {
-                    tmp += phi[i] * a[0];
-                }
-                anew[i] = tmp;
+            // anew = T a: the ARMA states shift up and take φ times the first.
+            let a0 = a[0];
+            for i in 0..r - 1 {
+                anew[i] = a[i + 1] + phi_r[i] * a0;
             }
+            anew[r - 1] = phi_r[r - 1] * a0;
             if d > 0 {
                 for i in r + 1..rd {
                     anew[i] = a[i - 1];
@@ -594,23 +740,25 @@ impl StateSpace {
             }
             if l > 0 && !steady {
                 if d == 0 {
+                    // Pn = T P T' + V without branches: with φ and v = (1, θ) padded to r
+                    // and u = P's first row shifted left (u_{r−1} = 0),
+                    // Pn_ij = v_i v_j + φ_i (φ_j P₀₀ + u_j) + u_i φ_j + P_{i+1, j+1}.
+                    let p00 = pm[0];
+                    for j in 0..r {
+                        u[j] = if j + 1 < r { pm[j + 1] } else { 0.0 };
+                        w[j] = phi_r[j] * p00 + u[j];
+                    }
                     for i in 0..r {
-                        let vi = if i == 0 { 1.0 } else { theta[i - 1] };
+                        let (vi, fi, ui) = (v[i], phi_r[i], u[i]);
+                        let row = &mut pn[i * r..(i + 1) * r];
                         for j in 0..r {
-                            let mut tmp = if j == 0 { vi } else { vi * theta[j - 1] };
-                            if i < p && j < p {
-                                tmp += phi[i] * phi[j] * pm[0];
+                            row[j] = vi * v[j] + fi * w[j] + ui * phi_r[j];
+                        }
+                        if i + 1 < r {
+                            let below = &pm[(i + 1) * r + 1..(i + 2) * r];
+                            for (o, b) in row[..r - 1].iter_mut().zip(below) {
+                                *o += b;
                             }
-                            if i < r - 1 && j < r - 1 {
-                                tmp += pm[(i + 1) * r + j + 1];
-                            }
-                            if i < p && j < r - 1 {
-                                tmp += phi[i] * pm[j + 1];
-                            }
-                            if j < p && i < r - 1 {
-                                tmp += phi[j] * pm[i + 1];
-                            }
-                            pn[i * r + j] = tmp;
                         }
                     }
                 } else {
@@ -727,8 +875,9 @@ impl StateSpace {
             if let Some(res) = resid.as_deref_mut() {
                 res[l] = resid0 / gain.sqrt();
             }
-            for i in 0..rd {
-                a[i] = anew[i] + gain_m[i] * resid0 / gain;
+            let step = resid0 / gain;
+            for ((ai, &ni), &gi) in a.iter_mut().zip(anew.iter()).zip(gain_m.iter()) {
+                *ai = ni + gi * step;
             }
             if steady {
                 continue;
@@ -857,6 +1006,61 @@ mod tests {
         check_lyapunov(&[0.6], &[0.3, -0.2, 0.1, 0.05]);
         // A seasonal AR(1)(1)[4] expanded.
         check_lyapunov(&[0.5, 0.0, 0.0, 0.4, -0.2], &[0.3]);
+    }
+
+    /// The autocovariance route gives Gardner et al.'s matrix (R's and statsforecast's),
+    /// on non-seasonal and expanded monthly models, near the unit circle too.
+    #[test]
+    fn q0_matches_gardners_method() {
+        let seasonal = |p: &[f64], sp: &[f64], m: usize| {
+            // (1 − Σ φ_i B^i)(1 − Σ Φ_j B^{mj}) as φ coefficients.
+            let mut poly = vec![0.0; p.len() + m * sp.len() + 1];
+            poly[0] = 1.0;
+            for (i, v) in p.iter().enumerate() {
+                poly[i + 1] -= v;
+            }
+            let base = poly.clone();
+            for (j, s) in sp.iter().enumerate() {
+                for (i, b) in base.iter().enumerate() {
+                    if i + m * (j + 1) < poly.len() {
+                        poly[i + m * (j + 1)] -= s * b;
+                    }
+                }
+            }
+            poly[1..].iter().map(|v| -v).collect::<Vec<f64>>()
+        };
+        let mut ma12 = vec![0.0; 13];
+        ma12[0] = -0.3;
+        ma12[11] = -0.85;
+        ma12[12] = 0.3 * 0.85;
+        let cases: Vec<(Vec<f64>, Vec<f64>)> = vec![
+            (vec![0.5], vec![]),
+            (vec![0.5, -0.3], vec![0.4]),
+            (vec![0.2, 0.1, 0.3], vec![-0.5]),
+            (vec![0.6], vec![0.3, -0.2, 0.1, 0.05]),
+            (vec![], vec![0.4, 0.2]),
+            (vec![0.999], vec![-0.5]),
+            (seasonal(&[0.85], &[0.4], 12), vec![-0.3]),
+            (seasonal(&[0.3, 0.2, -0.1], &[0.82, -0.69], 12), vec![0.4]),
+            (seasonal(&[0.95], &[], 12), ma12.clone()),
+            (vec![0.9], ma12),
+        ];
+        for (phi, theta) in cases {
+            let r = phi.len().max(theta.len() + 1);
+            let (mut new, mut old) = (vec![0.0; r * r], vec![0.0; r * r]);
+            q0(&phi, &theta, &mut new, &mut Q0Work::default());
+            q0_gardner(&phi, &theta, &mut old, &mut Q0Work::default());
+            let scale = old[0].abs().max(1.0);
+            for (i, (a, b)) in new.iter().zip(&old).enumerate() {
+                assert!(
+                    (a - b).abs() < 1e-9 * scale,
+                    "phi {phi:?} theta {theta:?}: P[{}, {}] = {a} vs Gardner {b}",
+                    i / r,
+                    i % r
+                );
+            }
+            check_lyapunov(&phi, &theta);
+        }
     }
 
     #[test]

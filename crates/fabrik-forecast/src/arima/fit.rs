@@ -296,7 +296,10 @@ fn fit_from(
     };
 
     // Forward differences as statsforecast, except for the exact likelihood of a
-    // differenced model (see `bfgs`).
+    // differenced model (see `bfgs`). The limit on the differenced series has no rounding
+    // noise from κ, but R's central differences still win there: with scipy's forward
+    // differences a yearly AutoARIMA fit took 28.6 ms instead of 7.7 (BFGS needs more
+    // iterations), quarterly 501 ms instead of 133, for the same accuracy.
     let ml_gradient = if diffuse != Diffuse::Statsforecast && !delta.is_empty() {
         Gradient::Central
     } else {
