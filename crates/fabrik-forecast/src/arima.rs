@@ -8,10 +8,11 @@
 //!
 //! **Estimation** ([`Arima`]): "CSS-ML" as R's and statsforecast's default: the
 //! conditional sum of squares gives the starting values; then the exact Gaussian
-//! likelihood, from the Kalman filter of the state space form (Gardner et al.'s initial
-//! covariance for the ARMA states, a diffuse prior `κ = 10⁶` for the differencing
-//! states), is maximised over the coefficients with σ² concentrated out, by BFGS with
-//! finite-difference gradients. AR parts stay stationary through R's reparametrisation
+//! likelihood, from the Kalman filter of the state space form (the stationary covariance
+//! of the ARMA states, the same matrix as Gardner et al.'s, computed from the model's
+//! autocovariances; for differenced models the limit of a diffuse prior on the
+//! differencing states, see below), is maximised over the coefficients with σ²
+//! concentrated out, by BFGS with finite-difference gradients. AR parts stay stationary through R's reparametrisation
 //! (`tanh` then Durbin-Levinson); MA parts are not constrained (the exact likelihood of a
 //! non-invertible MA equals that of its inverted twin). σ² is `Σe²/(n* − k + 1)` over the
 //! standardised innovations `e`, with `n* = n − d − D·m` and `k` the estimated
