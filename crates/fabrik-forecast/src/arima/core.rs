@@ -447,12 +447,8 @@ pub(crate) fn q0_gardner(phi: &[f64], theta: &[f64], out: &mut [f64], wk: &mut Q
     wk.p.resize(np.max(r * r), 0.0);
     let pm = &mut wk.p;
     if r == 1 {
-        out[0] = if p == 0 {
-            1.0
-        } else {
-            1.0 / (1.0 - phi[0] * phi[0])
-        };
-        return;
+        // A single state: the variance [`q0`] writes directly.
+        return q0(phi, theta, out, wk);
     }
     if p > 0 {
         wk.rbar.clear();
