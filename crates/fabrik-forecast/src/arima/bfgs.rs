@@ -6,10 +6,10 @@
 //! Armijo search instead of scipy's More-Thuente search; both end at the same optimum.
 //!
 //! [`Gradient::Central`] and a relative tolerance give R's `optim(method = "BFGS")`
-//! settings instead (central differences with `ndeps = 10⁻³`, `reltol = √ε`), which the
-//! exact likelihood of differenced models needs: its diffuse prior (`κ = 10⁶`) leaves
-//! rounding noise near 10⁻¹⁰ that forward differences with a 10⁻⁸ step turn into
-//! gradient errors of order 10⁻².
+//! settings instead (central differences with `ndeps = 10⁻³`, `reltol = √ε`), used for
+//! differenced models: R's diffuse prior (`κ = 10⁶`) leaves rounding noise near 10⁻¹⁰
+//! that forward differences with a 10⁻⁸ step turn into gradient errors of order 10⁻², and
+//! on the prior's limit (no such noise) they still converge in fewer iterations.
 //!
 //! The dimension is small (at most 5 + 5 + 2 + 2 + 1 coefficients), so the inverse
 //! Hessian is a dense `n × n` buffer; nothing is allocated per iteration.
