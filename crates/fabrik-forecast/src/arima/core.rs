@@ -322,24 +322,23 @@ pub(crate) fn q0(phi: &[f64], theta: &[f64], out: &mut [f64], wk: &mut Q0Work) {
     // γ(0..=p) from the linear system γ(k) − Σ_j φ_j γ(|k−j|) = Σ_{j≥k} θ_j ψ_{j−k},
     // then γ(h) = Σ_j φ_j γ(h−j) + Σ_{j≥h} θ_j ψ_{j−h} up to r.
     let n = p + 1;
-    let (a, gamma) = (&mut wk.rbar, &mut wk.thetab);
-    a.clear();
-    a.resize(n * n, 0.0);
-    gamma.clear();
-    gamma.resize(r + 1, 0.0);
     let ma_part = |h: usize, psi: &[f64]| (h..=q).map(|j| th(j) * psi[j - h]).sum::<f64>();
+    let mut a = nalgebra::DMatrix::<f64>::identity(n, n);
     for k in 0..n {
-        a[k * n + k] += 1.0;
         for j in 1..=p {
-            a[k * n + k.abs_diff(j)] -= phi[j - 1];
+            a[(k, k.abs_diff(j))] -= phi[j - 1];
         }
-        gamma[k] = ma_part(k, psi);
     }
-    if !solve_in_place(a, &mut gamma[..n], n) {
+    let b = nalgebra::DVector::from_fn(n, |k, _| ma_part(k, psi));
+    let Some(solved) = a.lu().solve(&b).filter(|x| x.iter().all(|v| v.is_finite())) else {
         // Singular: the AR part is on the unit circle. Gardner's method returns its
         // own garbage there; keep the filter finite the same way.
         return q0_gardner(phi, theta, out, wk);
-    }
+    };
+    let gamma = &mut wk.thetab;
+    gamma.clear();
+    gamma.resize(r + 1, 0.0);
+    gamma[..n].copy_from_slice(solved.as_slice());
     for h in n..=r {
         let mut v = ma_part(h, psi);
         for j in 1..=p {
@@ -380,43 +379,6 @@ pub(crate) fn q0(phi: &[f64], theta: &[f64], out: &mut [f64], wk: &mut Q0Work) {
         out[l] = first[l];
         out[l * r] = first[l];
     }
-}
-
-/// Solves `a x = b` (`n × n`, row-major; `b` becomes `x`) by Gaussian elimination with
-/// partial pivoting; `false` when `a` is singular.
-fn solve_in_place(a: &mut [f64], b: &mut [f64], n: usize) -> bool {
-    for c in 0..n {
-        let piv = (c..n)
-            .max_by(|&x, &y| a[x * n + c].abs().total_cmp(&a[y * n + c].abs()))
-            .unwrap_or(c);
-        if a[piv * n + c].abs() < 1e-300 || !a[piv * n + c].is_finite() {
-            return false;
-        }
-        if piv != c {
-            for k in 0..n {
-                a.swap(c * n + k, piv * n + k);
-            }
-            b.swap(c, piv);
-        }
-        let d = a[c * n + c];
-        for row in c + 1..n {
-            let f = a[row * n + c] / d;
-            if f != 0.0 {
-                for k in c..n {
-                    a[row * n + k] -= f * a[c * n + k];
-                }
-                b[row] -= f * b[c];
-            }
-        }
-    }
-    for c in (0..n).rev() {
-        let mut v = b[c];
-        for k in c + 1..n {
-            v -= a[c * n + k] * b[k];
-        }
-        b[c] = v / a[c * n + c];
-    }
-    true
 }
 
 /// R's `getQ0` (Gardner, Harvey & Phillips 1980), the reference for [`q0`] and its
@@ -635,6 +597,19 @@ impl StateSpace {
     /// The dimension `r + d`.
     pub fn rd(&self) -> usize {
         self.r + self.delta.len()
+    }
+
+    /// The differenced series `w_t = x_t − Σ Δ_k x_{t−1−k}` for `t ≥ d` (into `out`, of
+    /// length `x.len() − d`), over Δ's non-zero terms.
+    pub fn difference(&self, x: &[f64], out: &mut [f64]) {
+        let dl = self.delta.len();
+        for (t, w) in out.iter_mut().enumerate() {
+            let mut v = x[t + dl];
+            for &(k, dk) in &self.dnz {
+                v -= dk * x[t + dl - 1 - k];
+            }
+            *w = v;
+        }
     }
 
     /// Another prior variance `κ` of the differencing states (tests of the diffuse limit).

@@ -382,12 +382,6 @@ fn fit_from(
     let differenced =
         diffuse == Diffuse::Exact && !delta.is_empty() && x.iter().all(|v| v.is_finite());
     let mut arma = differenced.then(|| StateSpace::new(&phi, &theta, &[]));
-    let dnz: Vec<(usize, f64)> = delta
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| **v != 0.0)
-        .map(|(k, v)| (k, *v))
-        .collect();
     let mut wd = vec![0.0; if differenced { n_used } else { 0 }];
     let mut ml_objective = |free: &[f64]| -> f64 {
         fill(&mut par, free, &coef);
@@ -397,14 +391,7 @@ fn fit_from(
         trans_pars(&par, &o, transform, &mut phi, &mut theta);
         demean(&par, &mut xd);
         let (ssq, sumlog, nu) = if let Some(arma) = arma.as_mut() {
-            let dl = delta.len();
-            for (t, w) in wd.iter_mut().enumerate() {
-                let mut v = xd[t + dl];
-                for &(k, dk) in &dnz {
-                    v -= dk * xd[t + dl - 1 - k];
-                }
-                *w = v;
-            }
+            ss.difference(&xd, &mut wd);
             arma.update(&phi, &theta);
             arma.filter(&wd, None)
         } else {
