@@ -21,8 +21,8 @@ use std::collections::HashSet;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use fabrik::datafusion::arrow::array::{AsArray, RecordBatch};
-use fabrik::datafusion::arrow::compute::cast;
+use fabrik::datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
+use fabrik::datafusion::arrow::compute::{cast, filter};
 use fabrik::datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit};
 use fabrik::datafusion::arrow::util::pretty::pretty_format_batches;
 use fabrik::datafusion::prelude::SessionConfig;
@@ -235,11 +235,28 @@ fn summary(batches: &[RecordBatch]) -> Result<String, Box<dyn std::error::Error>
         }
         let value = match &t {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-                let mut distinct = HashSet::new();
+                // Of a dictionary, only the values its keys use, each once; the strings are
+                // borrowed, not copied.
+                let mut texts: Vec<ArrayRef> = Vec::new();
                 for b in batches {
-                    let c = cast(b.column(i), &DataType::Utf8)?;
-                    let s = c.as_string::<i32>();
-                    distinct.extend(s.iter().flatten().map(str::to_owned));
+                    let c = b.column(i);
+                    match c.as_any_dictionary_opt() {
+                        Some(d) => {
+                            let mut used = vec![false; d.values().len()];
+                            for (row, k) in d.normalized_keys().into_iter().enumerate() {
+                                if c.is_valid(row) {
+                                    used[k] = true;
+                                }
+                            }
+                            let used = BooleanArray::from(used);
+                            texts.push(cast(&filter(d.values(), &used)?, &DataType::Utf8)?);
+                        }
+                        None => texts.push(cast(c, &DataType::Utf8)?),
+                    }
+                }
+                let mut distinct: HashSet<&str> = HashSet::new();
+                for t in &texts {
+                    distinct.extend(t.as_string::<i32>().iter().flatten());
                 }
                 distinct.len().to_string()
             }

@@ -228,6 +228,10 @@ pub struct Rollup {
     group_bucket: Vec<i64>,
     states: Vec<State>,
     rows: u64,
+    /// Whether the last batch's runs were short (a quarter of its rows or more start
+    /// one): the next batch then skips the search for runs and maps its rows to groups
+    /// one by one (see [`Rollup::update_by_rows`]).
+    short_runs: bool,
 }
 
 /// A finished rollup: one row per group, in the order groups were first seen.
@@ -327,6 +331,7 @@ impl Rollup {
             group_bucket: Vec::new(),
             states,
             rows: 0,
+            short_runs: false,
         })
     }
 
@@ -373,6 +378,9 @@ impl Rollup {
             });
         }
         self.rows += n as u64;
+        if self.short_runs {
+            return self.update_by_rows(columns, n);
+        }
 
         let starts = self.run_starts_of(columns, n)?;
 
@@ -410,16 +418,86 @@ impl Rollup {
                 end: e,
             });
         }
-        let groups = self.group_key.len();
         // Short runs (keys interleaved or unsorted): fold row by row into group ids rather
-        // than slice by slice.
-        let row_groups: Option<Vec<u32>> = (runs.len() * 4 > n).then(|| {
+        // than slice by slice, and skip the search for runs in the next batch.
+        self.short_runs = runs.len() * 4 > n;
+        let row_groups: Option<Vec<u32>> = self.short_runs.then(|| {
             let mut g = Vec::with_capacity(n);
             for r in &runs {
                 g.extend(std::iter::repeat_n(r.group, (r.end - r.start) as usize));
             }
             g
         });
+        self.fold(columns, &runs, row_groups.as_deref(), n)
+    }
+
+    /// Folds a batch of `n` rows whose runs were short in the last batch: every row's key
+    /// is interned (for dictionary keys, one lookup per distinct value and an index map
+    /// per row), the bucket is found per stretch of rows within one bucket (long when the
+    /// input is ordered by time, as orders are), and each row's group comes from its
+    /// key's latest group when the bucket matches — a dense array, no hashing — or else
+    /// from [`Rollup::group_of`]. The runs are counted on the way: when they turn out long
+    /// again, the next batch goes back to the search for runs.
+    fn update_by_rows(&mut self, columns: &[ArrayRef], n: usize) -> Result<()> {
+        let all: Vec<u32> = (0..n as u32).collect();
+        let ids = self.intern_keys(columns, &all)?;
+        drop(all);
+        let bucket_ts = match self.spec.bucket {
+            Some((i, bucket)) => Some((timestamps(&columns[i])?, bucket)),
+            None => None,
+        };
+        // Stretches of rows in one bucket: (first row, bucket).
+        let mut stretches: Vec<(usize, i64)> = Vec::new();
+        match &bucket_ts {
+            None => stretches.push((0, 0)),
+            Some(((ts, nulls), bucket)) => {
+                let changes = bucket_changes(ts, *nulls, bucket);
+                for s in std::iter::once(0).chain(changes.set_indices().filter(|&i| i != 0)) {
+                    let b = if nulls.is_some_and(|nb| nb.is_null(s)) {
+                        NULL_BUCKET
+                    } else {
+                        bucket.range(ts[s]).map_or(NULL_BUCKET, |(lo, _)| lo)
+                    };
+                    stretches.push((s, b));
+                }
+            }
+        }
+        let mut groups = Vec::with_capacity(n);
+        let mut starts = 0usize;
+        let mut prev = u32::MAX;
+        for (j, &(s, b)) in stretches.iter().enumerate() {
+            let e = stretches.get(j + 1).map_or(n, |&(e, _)| e);
+            for &key in &ids[s..e] {
+                let g = match self.key_latest.get(key as usize) {
+                    Some(&Some((kb, g))) if kb == b => g,
+                    _ => self.group_of(key, b),
+                };
+                starts += usize::from(g != prev);
+                prev = g;
+                groups.push(g);
+            }
+        }
+        self.short_runs = starts * 4 > n;
+        // First/last and quantiles fold run by run: the runs of the row groups.
+        let runs: Vec<Run> = if self.states.iter().any(State::needs_runs) {
+            runs_of(&groups)
+        } else {
+            Vec::new()
+        };
+        self.fold(columns, &runs, Some(&groups), n)
+    }
+
+    /// Folds the rows of a batch into the aggregates' states: by runs, or by the group of
+    /// each row when `row_groups` is given (then `runs` may be empty unless a state
+    /// [needs runs](State::needs_runs)).
+    fn fold(
+        &mut self,
+        columns: &[ArrayRef],
+        runs: &[Run],
+        row_groups: Option<&[u32]>,
+        n: usize,
+    ) -> Result<()> {
+        let groups = self.group_key.len();
         for ((state, a), repr) in self.states.iter_mut().zip(&self.spec.aggs).zip(&self.reprs) {
             state.resize(groups);
             let prepared = Prepared {
@@ -436,9 +514,9 @@ impl Rollup {
                     .map(|i| state::cast_to(&columns[i], Repr::I64))
                     .transpose()?,
             };
-            match &row_groups {
-                Some(g) => state.update_rows(g, &runs, n, &prepared)?,
-                None => state.update(&runs, n, &prepared)?,
+            match row_groups {
+                Some(g) => state.update_rows(g, runs, n, &prepared)?,
+                None => state.update(runs, n, &prepared)?,
             }
         }
         Ok(())
@@ -862,6 +940,22 @@ fn timestamps(array: &ArrayRef) -> Result<(&[i64], Option<&NullBuffer>)> {
             });
         }
     })
+}
+
+/// The runs of equal consecutive groups.
+fn runs_of(groups: &[u32]) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for (i, &g) in groups.iter().enumerate() {
+        match runs.last_mut() {
+            Some(r) if r.group == g => r.end = i as u32 + 1,
+            _ => runs.push(Run {
+                group: g,
+                start: i as u32,
+                end: i as u32 + 1,
+            }),
+        }
+    }
+    runs
 }
 
 /// Rows whose bucket differs from the previous row's (row 0 unmarked).

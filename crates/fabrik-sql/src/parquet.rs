@@ -22,7 +22,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::{Buf, Bytes};
+use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::compute::SortOptions;
+use datafusion::arrow::compute::kernels::cmp::not_distinct;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -39,6 +41,7 @@ use datafusion::physical_expr::{
 };
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::expressions::Column;
+use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
@@ -255,6 +258,8 @@ pub struct ParquetScanExec {
     run_ends: Option<(Vec<usize>, usize)>,
     partitions: Vec<Vec<Slice>>,
     properties: Arc<PlanProperties>,
+    /// `output_rows` per partition (shown by `EXPLAIN ANALYZE`).
+    metrics: ExecutionPlanMetricsSet,
 }
 
 impl ParquetScanExec {
@@ -330,6 +335,7 @@ impl ParquetScanExec {
             run_ends: None,
             partitions,
             properties,
+            metrics: ExecutionPlanMetricsSet::new(),
         })
     }
 }
@@ -392,6 +398,7 @@ impl ParquetScanExec {
             run_ends: Some((key_cols, ts_col)),
             partitions: self.partitions.clone(),
             properties: Arc::clone(&self.properties),
+            metrics: ExecutionPlanMetricsSet::new(),
         })
     }
 }
@@ -445,6 +452,10 @@ impl ExecutionPlan for ParquetScanExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
     fn with_new_children(
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
@@ -470,6 +481,7 @@ impl ExecutionPlan for ParquetScanExec {
         let files = self.table.files.clone();
         let projection = self.projection.clone();
         let run_ends = self.run_ends.clone();
+        let output_rows = MetricBuilder::new(&self.metrics).output_rows(partition);
         let mut builder = RecordBatchReceiverStreamBuilder::new(Arc::clone(&schema), 2);
         let tx = builder.tx();
         builder.spawn_blocking(move || {
@@ -523,6 +535,7 @@ impl ExecutionPlan for ParquetScanExec {
                                 source: e,
                             }))
                         })?;
+                        output_rows.add(batch.num_rows());
                         if tx.blocking_send(Ok(batch)).is_err() {
                             // The consumer went away (LIMIT, cancellation): stop reading.
                             return Ok(());
@@ -687,11 +700,16 @@ fn run_end_selection(
     )
     .with_projection(ProjectionMask::roots(descr, keys.iter().copied()))
     .with_row_groups(vec![rg])
-    .with_batch_size(rows)
+    // Batches small enough to stay in cache while the reader checks the dictionary keys
+    // it has just written and the runs are found.
+    .with_batch_size(BATCH_ROWS)
     .build()
     .map_err(parquet_error)?;
     let mut ends: Vec<usize> = Vec::new();
     let mut offset = 0usize;
+    // The previous batch's last row: a run that goes on into this batch does not end
+    // there.
+    let mut last_row: Option<Vec<ArrayRef>> = None;
     for batch in reader {
         let batch = batch.map_err(|source| {
             DataFusionError::External(Box::new(Error::ParquetRead {
@@ -700,6 +718,21 @@ fn run_end_selection(
             }))
         })?;
         let n = batch.num_rows();
+        if n == 0 {
+            continue;
+        }
+        if let Some(prev) = &last_row {
+            let mut same = true;
+            for (p, c) in prev.iter().zip(batch.columns()) {
+                same &= not_distinct(p, &c.slice(0, 1))
+                    .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))?
+                    .value(0);
+            }
+            if same && ends.last() == Some(&(offset - 1)) {
+                ends.pop();
+            }
+        }
+        last_row = Some(batch.columns().iter().map(|c| c.slice(n - 1, 1)).collect());
         // One key column, sorted (the file's declared order): gallop from run to run
         // instead of comparing every row with the one before.
         let galloped = match batch.columns() {

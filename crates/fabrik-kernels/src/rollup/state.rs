@@ -390,6 +390,12 @@ impl State {
         Ok(())
     }
 
+    /// Whether [`State::update_rows`] folds by runs (first/last and quantiles), so the
+    /// caller must pass the runs of the row groups.
+    pub(crate) fn needs_runs(&self) -> bool {
+        matches!(self, State::Pick { .. } | State::Quantile { .. })
+    }
+
     /// Folds rows one by one into the groups `groups[i]` (the scatter path for input
     /// whose runs are short: unsorted or interleaved keys). Same results as
     /// [`State::update`] up to floating-point rounding.

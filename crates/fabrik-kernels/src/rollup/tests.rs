@@ -329,6 +329,45 @@ fn input_without_nulls_in_any_split_equals_the_reference() -> Result<()> {
     Ok(())
 }
 
+/// Rows ordered by time with keys interleaved (as orders arrive) make runs of one row, so
+/// after the first batch the rollup maps rows to groups one by one; a sorted stretch in
+/// the middle makes runs long again and sends it back to the search for runs. Every mix
+/// gives the reference's groups and aggregates, first/last and quantiles included.
+#[test]
+fn interleaved_keys_switch_to_row_by_row_groups_and_back() -> Result<()> {
+    for (seed, nulls, dictionary) in [(21, false, true), (22, true, false), (23, true, true)] {
+        let mut data = rows_with(seed, 6000, 40, true, nulls);
+        data[..2000].sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        data[2000..4000].sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        data[4000..].sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        let expected = reference(&data);
+        for batch_rows in [100, 500, 1999] {
+            let batches: Vec<RecordBatch> = data
+                .chunks(batch_rows)
+                .map(|c| batch(c, dictionary))
+                .collect();
+            let types: Vec<DataType> = batches[0]
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.data_type().clone())
+                .collect();
+            let mut r = Rollup::new(spec(), &types)?;
+            let mut modes = Vec::new();
+            for b in &batches {
+                r.update(b.columns())?;
+                modes.push(r.short_runs);
+            }
+            assert!(
+                modes.contains(&true) && modes.contains(&false),
+                "both paths taken: {modes:?}"
+            );
+            check(&r.finish()?, &expected, true);
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn empty_input_and_a_single_row() -> Result<()> {
     let data = rows(9, 1, 3, false);

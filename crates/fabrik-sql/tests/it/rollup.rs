@@ -398,3 +398,82 @@ async fn nan_is_the_largest_value() {
     }
     assert!(with_nan > 0, "the data has NaN");
 }
+
+/// The latest value per sensor over one sorted file reads in run-end mode (the scan
+/// decodes the value columns only at the last row of each sensor's run in a row group):
+/// the same result as DataFusion, and `EXPLAIN ANALYZE` shows the scan returning exactly
+/// one row per (row group, sensor) — runs go on across the reader's 16 Ki-row batches and
+/// across row groups. With null timestamps a row group is read whole, and the result is
+/// still DataFusion's (there only `max(ts)` is compared: rows with a null `ts` tie for the
+/// last place of `ORDER BY ts`, and which of them DataFusion keeps depends on its
+/// partitions).
+#[tokio::test]
+async fn the_latest_value_scan_returns_one_row_per_run_and_row_group() {
+    for nulls in [false, true] {
+        let sql = if nulls {
+            "SELECT sensor_id, max(ts) AS ts FROM t GROUP BY sensor_id"
+        } else {
+            "SELECT sensor_id, max(ts) AS ts, last_value(value ORDER BY ts) AS last \
+             FROM t GROUP BY sensor_id"
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rows = 70_000;
+        let batch = telemetry(29, rows, 5, Messy { nulls }, Some("UTC"));
+        let row_group = 40_000;
+        write_files(dir.path(), &batch, 1, row_group);
+        check(dir.path(), sql, 2, 0.0).await;
+
+        let session =
+            Session::with_config(SessionConfig::new().with_target_partitions(2)).expect("session");
+        session
+            .register_parquet_file("t", dir.path())
+            .expect("register");
+        // Run the physical plan, then read the scan's own row count.
+        let ctx = session.context();
+        let plan = ctx
+            .sql(sql)
+            .await
+            .expect("plan")
+            .create_physical_plan()
+            .await
+            .expect("physical plan");
+        datafusion::physical_plan::collect(Arc::clone(&plan), ctx.task_ctx())
+            .await
+            .expect("run");
+        let mut nodes = vec![Arc::clone(&plan)];
+        let mut scan = None;
+        while let Some(node) = nodes.pop() {
+            if node.name() == "FabrikParquetScan" {
+                scan = Some(Arc::clone(&node));
+            }
+            nodes.extend(node.children().into_iter().cloned());
+        }
+        let scan = scan.unwrap_or_else(|| panic!("no FabrikParquetScan in the plan of {sql}"));
+        let shown = datafusion::physical_plan::displayable(scan.as_ref())
+            .one_line()
+            .to_string();
+        assert!(shown.contains("run_ends=[sensor_id]"), "{shown}");
+        let output_rows = scan
+            .metrics()
+            .and_then(|m| m.output_rows())
+            .expect("the scan counts its rows");
+        // The distinct sensors of each row group, counted from the data.
+        let sensors = cast(batch.column(0), &DataType::Utf8).expect("utf8");
+        let mut runs = 0;
+        for start in (0..rows).step_by(row_group) {
+            let len = row_group.min(rows - start);
+            let part = sensors.slice(start, len);
+            let ts = batch.column(1).slice(start, len);
+            if nulls && ts.null_count() > 0 {
+                runs += len; // read whole
+                continue;
+            }
+            let mut distinct: Vec<ScalarValue> = (0..len)
+                .map(|r| ScalarValue::try_from_array(&part, r).expect("sensor"))
+                .collect();
+            distinct.dedup();
+            runs += distinct.len();
+        }
+        assert_eq!(output_rows, runs, "nulls={nulls}: {shown}");
+    }
+}
