@@ -9,9 +9,12 @@
 //! run is looked up once (its key interned, `(key, bucket)` mapped to a dense group id) and
 //! every aggregate folds the run's values as one slice. Input sorted by `(key…, ts)` — the
 //! order the lake writes telemetry in — makes runs long, so the cost per row is a few
-//! comparisons and the aggregate's own arithmetic; unsorted input still gives the right
-//! answer, with runs of one row (a hash lookup per row, with no string hashing for
-//! dictionary keys).
+//! comparisons and the aggregate's own arithmetic. Input ordered by time rather than by
+//! key (orders as they arrive) or unsorted gives runs of one row; after such a batch the
+//! rollup stops searching for runs and maps each row to its group directly — the key
+//! through a per-batch index map for dictionary keys, the bucket once per stretch of rows
+//! in one bucket, the group from the key's latest group or a hash lookup — until runs grow
+//! long again.
 //!
 //! Partial rollups of different batches, files or threads [`merge`](Rollup::merge): groups
 //! that straddle a boundary are joined by key and bucket, and every aggregate has a
