@@ -160,6 +160,16 @@ fn spec() -> RollupSpec {
     }
 }
 
+/// The column types of a batch (the rollup's `types`).
+fn types_of(batch: &RecordBatch) -> Vec<DataType> {
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect()
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
@@ -263,12 +273,7 @@ fn sorted_and_shuffled_input_in_any_split_equals_the_reference() -> Result<()> {
                 .chunks(batch_rows)
                 .map(|c| batch(c, dictionary))
                 .collect();
-            let types: Vec<DataType> = batches[0]
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.data_type().clone())
-                .collect();
+            let types = types_of(&batches[0]);
             let mut r = Rollup::new(spec(), &types)?;
             for b in &batches {
                 r.update(b.columns())?;
@@ -307,12 +312,7 @@ fn input_without_nulls_in_any_split_equals_the_reference() -> Result<()> {
                 batches.push(batch(c, dictionary));
                 batches.push(batch(&[], dictionary));
             }
-            let types: Vec<DataType> = batches[0]
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.data_type().clone())
-                .collect();
+            let types = types_of(&batches[0]);
             let mut r = Rollup::new(spec(), &types)?;
             for b in &batches {
                 r.update(b.columns())?;
@@ -346,12 +346,7 @@ fn interleaved_keys_switch_to_row_by_row_groups_and_back() -> Result<()> {
                 .chunks(batch_rows)
                 .map(|c| batch(c, dictionary))
                 .collect();
-            let types: Vec<DataType> = batches[0]
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.data_type().clone())
-                .collect();
+            let types = types_of(&batches[0]);
             let mut r = Rollup::new(spec(), &types)?;
             let mut modes = Vec::new();
             for b in &batches {
