@@ -12,6 +12,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::common::ScalarValue;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::metadata::SortingColumn;
 use datafusion::parquet::file::properties::WriterProperties;
@@ -440,14 +441,14 @@ async fn the_latest_value_scan_returns_one_row_per_run_and_row_group() {
         datafusion::physical_plan::collect(Arc::clone(&plan), ctx.task_ctx())
             .await
             .expect("run");
-        let mut nodes = vec![Arc::clone(&plan)];
         let mut scan = None;
-        while let Some(node) = nodes.pop() {
+        plan.apply(|node| {
             if node.name() == "FabrikParquetScan" {
-                scan = Some(Arc::clone(&node));
+                scan = Some(Arc::clone(node));
             }
-            nodes.extend(node.children().into_iter().cloned());
-        }
+            Ok(TreeNodeRecursion::Continue)
+        })
+        .expect("walk the plan");
         let scan = scan.unwrap_or_else(|| panic!("no FabrikParquetScan in the plan of {sql}"));
         let shown = datafusion::physical_plan::displayable(scan.as_ref())
             .one_line()
