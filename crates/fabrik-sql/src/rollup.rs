@@ -8,10 +8,12 @@
 //! and `percentile_cont` — and replaces DataFusion's two-phase hash aggregation
 //! (`AggregateExec` partial → repartition → final) by one [`RollupExec`] over the same
 //! input. It does so when the input is laid out for it: ordered by a group key or by the
-//! bucketed timestamp (runs of equal groups are long, so the rollup streams over them), or
-//! grouped by dictionary-encoded keys only (dense ids from dictionary indices). Anything
-//! else — DISTINCT, FILTER, grouping sets, other aggregates, unordered plain-text keys —
-//! keeps DataFusion's plan. `EXPLAIN` shows `FabrikRollupExec` where the rule applied.
+//! bucketed timestamp (runs of equal groups are long, so the rollup streams over them),
+//! grouped by a time bucket (a time rollup: the kernel finds runs of equal keys on its own
+//! and maps rows to groups one by one where runs are short), or grouped by
+//! dictionary-encoded keys only (dense ids from dictionary indices). Anything else —
+//! DISTINCT, FILTER, grouping sets, other aggregates, plain-text keys without a bucket over
+//! unordered input — keeps DataFusion's plan. `EXPLAIN` shows `FabrikRollupExec` where the rule applied.
 //!
 //! [`RollupExec`] reads every input partition concurrently, folds each into a partial
 //! [`Rollup`], merges the partials (groups straddling partitions, files or batches are
@@ -611,8 +613,13 @@ fn latest_value_scan(
     Some(Arc::new(scan))
 }
 
-/// Whether runs of equal groups are long (the input is ordered by a group key or by the
-/// bucketed timestamp) or every key is dictionary-encoded (dense ids without hashing text).
+/// Whether the rollup suits the input: runs of equal groups are long (the input is ordered
+/// by a group key or by the bucketed timestamp), or the query is a time rollup (it groups
+/// by a bucket: keys are entities such as machines, sensors or products, few next to the
+/// rows, and the kernel finds long runs of them on its own even where no order is
+/// declared — files sorted by a sensor are sorted by its machine too — and maps rows to
+/// groups one by one where runs are short), or every key is dictionary-encoded (dense ids
+/// without hashing text).
 fn laid_out_for_rollup(
     input: &Arc<dyn ExecutionPlan>,
     groups: &[GroupCol],
@@ -632,6 +639,9 @@ fn laid_out_for_rollup(
         if is_key || ts_cols.iter().any(|t| t == c.name()) {
             return Ok(true);
         }
+    }
+    if groups.iter().any(|g| matches!(g, GroupCol::Bucket { .. })) {
+        return Ok(true);
     }
     for g in groups {
         if let GroupCol::Key(e) = g

@@ -105,24 +105,37 @@ fn telemetry(seed: u64, rows: usize, sensors: u64, messy: Messy, tz: Option<&str
 /// Writes `batch` into `files` Parquet files (contiguous slices), row groups of
 /// `row_group` rows, each declaring the (sensor_id, ts) order.
 fn write_files(dir: &std::path::Path, batch: &RecordBatch, files: usize, row_group: usize) {
+    write_files_sorted(dir, batch, files, row_group, true);
+}
+
+/// [`write_files`], declaring the (sensor_id, ts) order or no order.
+fn write_files_sorted(
+    dir: &std::path::Path,
+    batch: &RecordBatch,
+    files: usize,
+    row_group: usize,
+    sorted: bool,
+) {
     let per = batch.num_rows().div_ceil(files.max(1)).max(1);
     let mut offset = 0;
     for f in 0..files {
         let len = per.min(batch.num_rows() - offset);
         let props = WriterProperties::builder()
             .set_max_row_group_row_count(Some(row_group))
-            .set_sorting_columns(Some(vec![
-                SortingColumn {
-                    column_idx: 0,
-                    descending: false,
-                    nulls_first: false,
-                },
-                SortingColumn {
-                    column_idx: 1,
-                    descending: false,
-                    nulls_first: false,
-                },
-            ]))
+            .set_sorting_columns(sorted.then(|| {
+                vec![
+                    SortingColumn {
+                        column_idx: 0,
+                        descending: false,
+                        nulls_first: false,
+                    },
+                    SortingColumn {
+                        column_idx: 1,
+                        descending: false,
+                        nulls_first: false,
+                    },
+                ]
+            }))
             .build();
         let file = std::fs::File::create(dir.join(format!("part-{f:03}.parquet"))).expect("create");
         let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).expect("writer");
@@ -169,9 +182,26 @@ fn close(a: &ScalarValue, b: &ScalarValue, tol: f64) -> bool {
 }
 
 async fn check(dir: &std::path::Path, sql: &str, partitions: usize, tol: f64) {
-    let config = || SessionConfig::new().with_target_partitions(partitions);
-    let fabrik = Session::with_config(config()).expect("session");
+    let fabrik = Session::with_config(config(partitions)).expect("session");
     fabrik.register_parquet_file("t", dir).expect("register");
+    compare(&fabrik, dir, sql, partitions, tol, true).await;
+}
+
+fn config(partitions: usize) -> SessionConfig {
+    SessionConfig::new().with_target_partitions(partitions)
+}
+
+/// Runs `sql` on `fabrik` (its table `t` registered) and on a plain DataFusion session
+/// reading `dir`; asserts that the plans differ as `rollup` says (fabrik's rollup operator
+/// or DataFusion's aggregation) and that the results are equal (floats within `tol`).
+async fn compare(
+    fabrik: &Session,
+    dir: &std::path::Path,
+    sql: &str,
+    partitions: usize,
+    tol: f64,
+    rollup: bool,
+) {
     let plan = fabrik
         .query(&format!("EXPLAIN {sql}"))
         .await
@@ -179,16 +209,18 @@ async fn check(dir: &std::path::Path, sql: &str, partitions: usize, tol: f64) {
     let plan = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
         .expect("plan")
         .to_string();
-    assert!(
+    assert_eq!(
         plan.contains("FabrikRollupExec"),
-        "the rollup rule did not apply to {sql}:\n{plan}"
+        rollup,
+        "the rollup rule {} to {sql}:\n{plan}",
+        if rollup { "did not apply" } else { "applied" }
     );
     let got = fabrik
         .query(sql)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 
-    let reference = SessionContext::new_with_config(config());
+    let reference = SessionContext::new_with_config(config(partitions));
     reference
         .register_parquet(
             "t",
@@ -291,6 +323,58 @@ async fn rollups_equal_datafusion_on_messy_data_in_every_bucket_kind() {
         let sql = "SELECT sensor_id, n FROM (SELECT sensor_id, count(*) AS n FROM t GROUP BY sensor_id) \
                    UNION ALL SELECT machine_id, count(*) FROM t GROUP BY machine_id";
         check(dir.path(), sql, partitions, 0.0).await;
+    }
+}
+
+/// Text keys read as plain strings (DataFusion's own Parquet table: string views, no order
+/// declared), as on the lake where a rollup groups by columns the files are not sorted by
+/// (a sensor's machine): a time rollup still goes to fabrik's operator, which finds long
+/// runs on its own, or maps rows one by one when they are shuffled; without a time bucket
+/// DataFusion's aggregation stays.
+#[tokio::test]
+async fn time_rollups_over_plain_text_keys_without_a_declared_order_equal_datafusion() {
+    let batch = telemetry(5, 6_000, 30, Messy { nulls: true }, Some("UTC"));
+    // The same rows shuffled: runs of one row.
+    let mut rng = Rng(99);
+    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let shuffled = datafusion::arrow::compute::take_record_batch(
+        &batch,
+        &datafusion::arrow::array::UInt32Array::from(order),
+    )
+    .expect("shuffle");
+    for (layout, rows) in [("sorted", &batch), ("shuffled", &shuffled)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_files_sorted(dir.path(), rows, 2, 900, layout == "sorted");
+        for partitions in [1, 3] {
+            let fabrik = Session::with_config(config(partitions)).expect("session");
+            fabrik
+                .context()
+                .register_parquet(
+                    "t",
+                    dir.path().to_str().expect("utf-8 path"),
+                    ParquetReadOptions::default(),
+                )
+                .await
+                .expect("register");
+            for sql in [
+                format!(
+                    "SELECT machine_id, date_bin(INTERVAL '1 hour', ts) AS bucket, {STATS}, \
+                     percentile_cont(value, 0.95) AS p95 FROM t GROUP BY machine_id, bucket"
+                ),
+                format!(
+                    "SELECT machine_id, sensor_id, date_trunc('day', ts) AS day, {STATS} \
+                     FROM t GROUP BY machine_id, sensor_id, day"
+                ),
+            ] {
+                eprintln!("{layout}, {partitions} partitions: {sql}");
+                compare(&fabrik, dir.path(), &sql, partitions, 1e-6, true).await;
+            }
+            let sql = format!("SELECT machine_id, {STATS} FROM t GROUP BY machine_id");
+            compare(&fabrik, dir.path(), &sql, partitions, 1e-9, false).await;
+        }
     }
 }
 
