@@ -578,7 +578,7 @@ impl ColumnChunks {
                 continue;
             }
             let (start, len) = col.byte_range();
-            let mut buf = pool.pop().unwrap_or_default();
+            let mut buf = take_buffer(pool, len as usize);
             buf.clear();
             buf.reserve(len as usize);
             file.seek(SeekFrom::Start(start))?;
@@ -645,6 +645,26 @@ impl ChunkReader for ColumnChunks {
         }
         Ok(b.slice(..length))
     }
+}
+
+/// The pooled buffer that best fits `len` bytes: the smallest that holds them, else the
+/// largest (grown once). Taking any buffer would hand a column's large buffer to a small
+/// column and make the large one allocate afresh, page fault by page fault, on every row
+/// group.
+fn take_buffer(pool: &mut Vec<Vec<u8>>, len: usize) -> Vec<u8> {
+    let fits = pool
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.capacity() >= len)
+        .min_by_key(|(_, b)| b.capacity())
+        .map(|(i, _)| i);
+    let pick = fits.or_else(|| {
+        pool.iter()
+            .enumerate()
+            .max_by_key(|(_, b)| b.capacity())
+            .map(|(i, _)| i)
+    });
+    pick.map(|i| pool.swap_remove(i)).unwrap_or_default()
 }
 
 /// [`ColumnChunks`] shared between the two reads of a row group in run-end mode.
@@ -757,4 +777,23 @@ fn run_end_selection(
         ends.into_iter().map(|e| e..e + 1),
         rows,
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pooled_buffer_goes_to_the_chunk_it_fits_best() {
+        let mut pool: Vec<Vec<u8>> = [4_000, 1_700_000, 4_200_000]
+            .into_iter()
+            .map(Vec::with_capacity)
+            .collect();
+        // The small chunk takes the small buffer, not the last one pooled.
+        assert!(take_buffer(&mut pool, 3_800).capacity() < 1_000_000);
+        assert_eq!(take_buffer(&mut pool, 1_600_000).capacity(), 1_700_000);
+        // Nothing fits: the largest is taken (and grown by the caller).
+        assert_eq!(take_buffer(&mut pool, 5_000_000).capacity(), 4_200_000);
+        assert_eq!(take_buffer(&mut pool, 10).capacity(), 0);
+    }
 }
