@@ -7,6 +7,7 @@
 //! their dictionary index.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -28,7 +29,7 @@ type Map<K> = HashMap<K, u32, FixedState>;
 #[derive(Debug)]
 pub(crate) struct KeyColumn {
     data_type: DataType,
-    bytes: Map<Box<[u8]>>,
+    bytes: ByteIds,
     ints: Map<i64>,
     /// Ids of 8- and 16-bit integer values, indexed by the value's 16-bit pattern.
     small: Vec<u32>,
@@ -36,6 +37,43 @@ pub(crate) struct KeyColumn {
     next: u32,
     /// The distinct values in id order, in chunks (one per batch that added values).
     chunks: Vec<ArrayRef>,
+}
+
+/// Ids of distinct byte strings, the strings kept back to back in one buffer: no
+/// allocation per distinct value, and a hash table of entries whose hashes are kept, so
+/// that growing it re-hashes no string.
+#[derive(Debug, Default)]
+struct ByteIds {
+    /// (entry, id) by the hash of the entry's bytes.
+    table: hashbrown::HashTable<(u32, u32)>,
+    /// Per entry: the hash and the range of its bytes in `data`.
+    entries: Vec<(u64, usize, usize)>,
+    data: Vec<u8>,
+}
+
+impl ByteIds {
+    /// The id of `b`, or a new one from `new_id` (the value is then kept).
+    fn intern(&mut self, b: &[u8], new_id: impl FnOnce() -> u32) -> u32 {
+        let hash = FixedState::default().hash_one(b);
+        let ByteIds {
+            table,
+            entries,
+            data,
+        } = self;
+        let found = table.find(hash, |&(e, _)| {
+            let (h, start, end) = entries[e as usize];
+            h == hash && &data[start..end] == b
+        });
+        if let Some(&(_, id)) = found {
+            return id;
+        }
+        let id = new_id();
+        let e = entries.len() as u32;
+        table.insert_unique(hash, (e, id), |&(e, _)| entries[e as usize].0);
+        entries.push((hash, data.len(), data.len() + b.len()));
+        data.extend_from_slice(b);
+        id
+    }
 }
 
 /// How a key column's rows are read.
@@ -48,7 +86,7 @@ impl KeyColumn {
     pub(crate) fn new(data_type: DataType) -> Self {
         KeyColumn {
             data_type,
-            bytes: Map::default(),
+            bytes: ByteIds::default(),
             ints: Map::default(),
             small: Vec::new(),
             null_id: None,
@@ -133,13 +171,11 @@ impl KeyColumn {
         match reader {
             Reader::Bytes(f) => {
                 let b = f(i);
-                if let Some(&id) = self.bytes.get(b) {
-                    return id;
-                }
-                let id = *next;
-                *next += 1;
-                self.bytes.insert(b.into(), id);
-                id
+                self.bytes.intern(b, || {
+                    let id = *next;
+                    *next += 1;
+                    id
+                })
             }
             Reader::Int(f) => *self.ints.entry(f(i)).or_insert_with(|| {
                 let id = *next;
@@ -367,6 +403,28 @@ fn dictionary_keys(array: &ArrayRef) -> ArrayRef {
 mod tests {
     use super::*;
     use arrow::array::{Int32Array, StringArray};
+
+    #[test]
+    fn byte_ids_tell_apart_empty_and_prefix_strings_across_growth() {
+        let mut ids = ByteIds::default();
+        let mut next = 0u32;
+        let mut new_id = || {
+            next += 1;
+            next - 1
+        };
+        // "", "a", "aa", … and "0", "1", …: prefixes of each other, and enough of them for
+        // the table to grow many times.
+        let values: Vec<Vec<u8>> = (0..300)
+            .map(|n| vec![b'a'; n])
+            .chain((0..20_000).map(|n: u32| n.to_string().into_bytes()))
+            .collect();
+        let first: Vec<u32> = values.iter().map(|v| ids.intern(v, &mut new_id)).collect();
+        assert_eq!(first, (0..values.len() as u32).collect::<Vec<_>>());
+        // Seen again, in reverse: the same ids, no new ones.
+        for (v, &id) in values.iter().zip(&first).rev() {
+            assert_eq!(ids.intern(v, || unreachable!("{v:?} is known")), id);
+        }
+    }
 
     #[test]
     fn dictionary_and_plain_strings_share_ids() -> Result<()> {
