@@ -4,7 +4,9 @@
 //! Only the first row of each run of equal keys is interned (runs come from comparing
 //! neighbouring rows, vectorized). A dictionary-encoded column is interned through its
 //! dictionary: each dictionary value is hashed at most once per batch, rows are mapped by
-//! their dictionary index.
+//! their dictionary index. Where runs are short and keys are plain text, every row's text
+//! is hashed; the distinct values are kept back to back in one buffer (no allocation per
+//! value), so millions of distinct keys cost a hash table and one copy of their bytes.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
