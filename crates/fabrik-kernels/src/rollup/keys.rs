@@ -41,16 +41,61 @@ pub(crate) struct KeyColumn {
     chunks: Vec<ArrayRef>,
 }
 
-/// Ids of distinct byte strings, the strings kept back to back in one buffer: no
-/// allocation per distinct value, and a hash table of entries whose hashes are kept, so
-/// that growing it re-hashes no string.
+/// Ids of distinct byte strings: a hash table of entries whose hashes are kept (growing it
+/// re-hashes no string), each entry laid out as an Arrow string view — values of up to 12
+/// bytes inline, longer ones as a 4-byte prefix and an offset into one buffer that holds
+/// them back to back. No allocation per distinct value, and short keys (ids, codes) are
+/// compared without a second memory access.
 #[derive(Debug, Default)]
 struct ByteIds {
     /// (entry, id) by the hash of the entry's bytes.
     table: hashbrown::HashTable<(u32, u32)>,
-    /// Per entry: the hash and the range of its bytes in `data`.
-    entries: Vec<(u64, usize, usize)>,
+    entries: Vec<ByteEntry>,
+    /// The bytes of values longer than [`INLINE`].
     data: Vec<u8>,
+}
+
+/// Bytes of a value kept inside its [`ByteEntry`].
+const INLINE: usize = 12;
+
+#[derive(Debug, Clone, Copy)]
+struct ByteEntry {
+    hash: u64,
+    len: usize,
+    /// The value (`len <= INLINE`), or its first 4 bytes and its offset in
+    /// [`ByteIds::data`] (little-endian `u64`).
+    view: [u8; INLINE],
+}
+
+impl ByteEntry {
+    fn new(hash: u64, b: &[u8], data: &mut Vec<u8>) -> Self {
+        let mut view = [0u8; INLINE];
+        if b.len() <= INLINE {
+            view[..b.len()].copy_from_slice(b);
+        } else {
+            view[..4].copy_from_slice(&b[..4]);
+            view[4..].copy_from_slice(&(data.len() as u64).to_le_bytes());
+            data.extend_from_slice(b);
+        }
+        ByteEntry {
+            hash,
+            len: b.len(),
+            view,
+        }
+    }
+
+    fn equals(&self, hash: u64, b: &[u8], data: &[u8]) -> bool {
+        if self.hash != hash || self.len != b.len() {
+            return false;
+        }
+        if b.len() <= INLINE {
+            return self.view[..b.len()] == *b;
+        }
+        let mut offset = [0u8; 8];
+        offset.copy_from_slice(&self.view[4..]);
+        let start = u64::from_le_bytes(offset) as usize;
+        self.view[..4] == b[..4] && data[start..start + b.len()] == *b
+    }
 }
 
 impl ByteIds {
@@ -62,18 +107,15 @@ impl ByteIds {
             entries,
             data,
         } = self;
-        let found = table.find(hash, |&(e, _)| {
-            let (h, start, end) = entries[e as usize];
-            h == hash && &data[start..end] == b
-        });
-        if let Some(&(_, id)) = found {
+        if let Some(&(_, id)) =
+            table.find(hash, |&(e, _)| entries[e as usize].equals(hash, b, data))
+        {
             return id;
         }
         let id = new_id();
         let e = entries.len() as u32;
-        table.insert_unique(hash, (e, id), |&(e, _)| entries[e as usize].0);
-        entries.push((hash, data.len(), data.len() + b.len()));
-        data.extend_from_slice(b);
+        table.insert_unique(hash, (e, id), |&(e, _)| entries[e as usize].hash);
+        entries.push(ByteEntry::new(hash, b, data));
         id
     }
 }
@@ -407,6 +449,21 @@ mod tests {
     use arrow::array::{Int32Array, StringArray};
 
     #[test]
+    fn byte_entries_compare_their_bytes_when_hashes_collide() {
+        let mut data = Vec::new();
+        let hash = 42;
+        let short = ByteEntry::new(hash, b"C00867509", &mut data);
+        let long = ByteEntry::new(hash, b"WM-09-STD-SLV-SMT", &mut data);
+        assert!(short.equals(hash, b"C00867509", &data));
+        assert!(!short.equals(hash, b"C00867508", &data));
+        assert!(!short.equals(7, b"C00867509", &data));
+        assert!(long.equals(hash, b"WM-09-STD-SLV-SMT", &data));
+        // Same hash, length and first 4 bytes: only the bytes kept apart tell them apart.
+        assert!(!long.equals(hash, b"WM-09-STD-SLV-SMX", &data));
+        assert!(!long.equals(hash, b"WM-09-STD-SLV-SM", &data));
+    }
+
+    #[test]
     fn byte_ids_tell_apart_empty_and_prefix_strings_across_growth() {
         let mut ids = ByteIds::default();
         let mut next = 0u32;
@@ -414,10 +471,12 @@ mod tests {
             next += 1;
             next - 1
         };
-        // "", "a", "aa", … and "0", "1", …: prefixes of each other, and enough of them for
-        // the table to grow many times.
+        // "", "a", "aa", … and "0", "1", …: prefixes of each other, inline and not, and
+        // enough of them for the table to grow many times.
         let values: Vec<Vec<u8>> = (0..300)
             .map(|n| vec![b'a'; n])
+            // Longer than the inline part, equal in their first 4 bytes and length.
+            .chain((0..300).map(|n: u32| format!("long{n:>20}").into_bytes()))
             .chain((0..20_000).map(|n: u32| n.to_string().into_bytes()))
             .collect();
         let first: Vec<u32> = values.iter().map(|v| ids.intern(v, &mut new_id)).collect();
