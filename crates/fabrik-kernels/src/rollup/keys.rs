@@ -5,8 +5,9 @@
 //! neighbouring rows, vectorized). A dictionary-encoded column is interned through its
 //! dictionary: each dictionary value is hashed at most once per batch, rows are mapped by
 //! their dictionary index. Where runs are short and keys are plain text, every row's text
-//! is hashed; the distinct values are kept back to back in one buffer (no allocation per
-//! value), so millions of distinct keys cost a hash table and one copy of their bytes.
+//! is hashed; the distinct values are kept as string views (short ones inline, longer ones
+//! in one shared buffer; no allocation per value), so millions of distinct keys cost a
+//! hash table and one copy of their bytes.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -46,6 +47,13 @@ pub(crate) struct KeyColumn {
 /// bytes inline, longer ones as a 4-byte prefix and an offset into one buffer that holds
 /// them back to back. No allocation per distinct value, and short keys (ids, codes) are
 /// compared without a second memory access.
+///
+/// Arrow's `GenericByteDictionaryBuilder` interns values too, but compares every probe
+/// against its buffer of values (a second cache miss per row when there are millions of
+/// keys: 2.8 against 2.45 CPU-s for 4.3M groups in a layout like it) and would need a map
+/// from its keys to this column's ids, which nulls and integers share; DataFusion's
+/// `ArrowBytesViewMap` keeps views like this one but lives in DataFusion, which this crate
+/// does not depend on.
 #[derive(Debug, Default)]
 struct ByteIds {
     /// (entry, id) by the hash of the entry's bytes.
