@@ -69,6 +69,17 @@ fn rows_with(
     out
 }
 
+/// `data` in batches of `batch_rows` rows (the last one shorter).
+fn batches(
+    data: &[(Option<String>, Option<i64>, Option<f64>)],
+    batch_rows: usize,
+    dictionary: bool,
+) -> Vec<RecordBatch> {
+    data.chunks(batch_rows)
+        .map(|c| batch(c, dictionary))
+        .collect()
+}
+
 fn batch(rows: &[(Option<String>, Option<i64>, Option<f64>)], dictionary: bool) -> RecordBatch {
     let sensor = StringArray::from(rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>());
     let sensor: ArrayRef = if dictionary {
@@ -269,10 +280,7 @@ fn sorted_and_shuffled_input_in_any_split_equals_the_reference() -> Result<()> {
         let data = rows(seed, 5000, 12, shuffle);
         let expected = reference(&data);
         for batch_rows in [1, 7, 640, 5000] {
-            let batches: Vec<RecordBatch> = data
-                .chunks(batch_rows)
-                .map(|c| batch(c, dictionary))
-                .collect();
+            let batches = batches(&data, batch_rows, dictionary);
             let types = types_of(&batches[0]);
             let mut r = Rollup::new(spec(), &types)?;
             for b in &batches {
@@ -342,10 +350,7 @@ fn interleaved_keys_switch_to_row_by_row_groups_and_back() -> Result<()> {
         data[4000..].sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
         let expected = reference(&data);
         for batch_rows in [100, 500, 1999] {
-            let batches: Vec<RecordBatch> = data
-                .chunks(batch_rows)
-                .map(|c| batch(c, dictionary))
-                .collect();
+            let batches = batches(&data, batch_rows, dictionary);
             let types = types_of(&batches[0]);
             let mut r = Rollup::new(spec(), &types)?;
             let mut modes = Vec::new();

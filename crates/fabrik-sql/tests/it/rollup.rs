@@ -415,8 +415,7 @@ async fn an_ordered_query_stays_ordered() {
     let dir = tempfile::tempdir().expect("tempdir");
     let batch = telemetry(5, 3_000, 6, Messy { nulls: false }, Some("UTC"));
     write_files(dir.path(), &batch, 1, 500);
-    let session =
-        Session::with_config(SessionConfig::new().with_target_partitions(2)).expect("session");
+    let session = Session::with_config(config(2)).expect("session");
     session
         .register_parquet_file("t", dir.path())
         .expect("register");
@@ -451,8 +450,7 @@ async fn nan_is_the_largest_value() {
     let dir = tempfile::tempdir().expect("tempdir");
     let batch = telemetry(13, 2_000, 3, Messy { nulls: true }, Some("UTC"));
     write_files(dir.path(), &batch, 2, 300);
-    let session =
-        Session::with_config(SessionConfig::new().with_target_partitions(2)).expect("session");
+    let session = Session::with_config(config(2)).expect("session");
     session
         .register_parquet_file("t", dir.path())
         .expect("register");
@@ -508,8 +506,7 @@ async fn the_latest_value_scan_returns_one_row_per_run_and_row_group() {
         write_files(dir.path(), &batch, 1, row_group);
         check(dir.path(), sql, 2, 0.0).await;
 
-        let session =
-            Session::with_config(SessionConfig::new().with_target_partitions(2)).expect("session");
+        let session = Session::with_config(config(2)).expect("session");
         session
             .register_parquet_file("t", dir.path())
             .expect("register");
