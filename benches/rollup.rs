@@ -9,7 +9,9 @@
 //! Input: seeded telemetry sorted by `(sensor_id, ts)`, 1,000 sensors, batches of 64 Ki
 //! rows, at 1M and 10M rows, with `sensor_id` as plain strings (`utf8/…`) and as a
 //! dictionary (`dict/…`, as fabrik's Parquet scan reads it); both engines get the very same
-//! batches. `kernel_1thread` is the kernel on one core (the per-core rate); `kernel` splits
+//! batches. `kernel_1thread` is the kernel on one core (the per-core rate);
+//! `kernel_1thread_sorted` the same told that the input is sorted (runs found by search
+//! rather than by reading every key and timestamp); `kernel` splits
 //! the batches over rayon's pool and merges the partial rollups; `datafusion_sql` plans and
 //! runs the SQL each iteration (default session: all cores).
 
@@ -100,6 +102,22 @@ fn rollup_1m(c: &mut Criterion) {
             |b| {
                 b.iter(|| {
                     let mut r = Rollup::new(spec(), &types).expect("rollup");
+                    for batch in &batches {
+                        r.update(batch.columns()).expect("update");
+                    }
+                    black_box(r.finish().expect("finish"))
+                })
+            },
+        );
+        // The same, told that the input is sorted by (sensor_id, ts), as the SQL operator
+        // tells it when that order is declared: runs found by search, not by a scan.
+        group.bench_function(
+            BenchmarkId::new(format!("{layout}/kernel_1thread_sorted"), rows),
+            |b| {
+                b.iter(|| {
+                    let mut r = Rollup::new(spec(), &types)
+                        .expect("rollup")
+                        .with_sorted_input();
                     for batch in &batches {
                         r.update(batch.columns()).expect("update");
                     }

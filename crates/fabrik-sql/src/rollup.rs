@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::compute::kernels::sort::LexicographicalComparator;
-use datafusion::arrow::compute::{SortColumn, cast, lexsort_to_indices, take};
+use datafusion::arrow::compute::{SortColumn, SortOptions, cast, lexsort_to_indices, take};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{ScalarValue, config::ConfigOptions};
@@ -35,7 +35,7 @@ use datafusion::error::{DataFusionError, Result as DFResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::{
-    EquivalenceProperties, LexOrdering, PhysicalExpr, ScalarFunctionExpr,
+    EquivalenceProperties, LexOrdering, PhysicalExpr, PhysicalSortExpr, ScalarFunctionExpr,
 };
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
@@ -235,6 +235,7 @@ impl ExecutionPlan for RollupExec {
             )));
         }
         let (spec, exprs) = self.spec();
+        let sorted = sorted_by_key_and_time(&self.input, &spec, &exprs)?;
         let input_schema = self.input.schema();
         let types: Vec<DataType> = exprs
             .iter()
@@ -260,6 +261,9 @@ impl ExecutionPlan for RollupExec {
                 let aggs = aggs.clone();
                 tasks.spawn(async move {
                     let mut rollup = Rollup::new(spec, &types).map_err(kernel_error)?;
+                    if sorted {
+                        rollup = rollup.with_sorted_input();
+                    }
                     while let Some(batch) = stream.next().await {
                         let batch = batch?;
                         let columns = evaluate(&exprs, &aggs, &batch)?;
@@ -291,6 +295,35 @@ impl ExecutionPlan for RollupExec {
             stream,
         )))
     }
+}
+
+/// Whether every partition of `input` is declared sorted by the rollup's one key and then
+/// by its bucket's timestamp (ascending): then the kernel finds runs by search rather than
+/// by reading every row ([`Rollup::with_sorted_input`], which trusts the order as
+/// DataFusion trusts a declared one).
+fn sorted_by_key_and_time(
+    input: &Arc<dyn ExecutionPlan>,
+    spec: &RollupSpec,
+    exprs: &[Arc<dyn PhysicalExpr>],
+) -> DFResult<bool> {
+    let (&[k], Some((t, _))) = (spec.keys.as_slice(), spec.bucket) else {
+        return Ok(false);
+    };
+    let eq = input.equivalence_properties();
+    for nulls_first in [false, true] {
+        let options = SortOptions {
+            descending: false,
+            nulls_first,
+        };
+        let order = [
+            PhysicalSortExpr::new(Arc::clone(&exprs[k]), options),
+            PhysicalSortExpr::new(Arc::clone(&exprs[t]), options),
+        ];
+        if eq.ordering_satisfy(order)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn kernel_error(e: fabrik_kernels::Error) -> DataFusionError {

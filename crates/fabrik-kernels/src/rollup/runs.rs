@@ -8,8 +8,8 @@
 
 use arrow::array::{Array, ArrayRef, AsArray, GenericStringArray, OffsetSizeTrait};
 use arrow::datatypes::{
-    ArrowDictionaryKeyType, ArrowPrimitiveType, DataType, Int8Type, Int16Type, Int32Type,
-    Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    DataType, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type,
+    UInt64Type,
 };
 
 use crate::bucket::Bucket;
@@ -41,6 +41,8 @@ trait Neighbours {
     fn all_same(&self, a: usize, b: usize) -> bool;
     /// Whether row `i` (`i ≥ 1`) differs from row `i - 1`.
     fn differs(&self, i: usize) -> bool;
+    /// Whether rows `a` and `b` are equal.
+    fn equal(&self, a: usize, b: usize) -> bool;
 }
 
 struct Ints<'a, T>(&'a [T]);
@@ -59,6 +61,11 @@ impl<T: Copy + PartialEq> Neighbours for Ints<'_, T> {
     #[inline]
     fn differs(&self, i: usize) -> bool {
         self.0[i] != self.0[i - 1]
+    }
+
+    #[inline]
+    fn equal(&self, a: usize, b: usize) -> bool {
+        self.0[a] == self.0[b]
     }
 }
 
@@ -87,9 +94,14 @@ impl<O: OffsetSizeTrait> Neighbours for Strings<'_, O> {
 
     #[inline]
     fn differs(&self, i: usize) -> bool {
+        !self.equal(i - 1, i)
+    }
+
+    #[inline]
+    fn equal(&self, a: usize, b: usize) -> bool {
         let o = self.offsets;
-        self.data[o[i - 1].as_usize()..o[i].as_usize()]
-            != self.data[o[i].as_usize()..o[i + 1].as_usize()]
+        self.data[o[a].as_usize()..o[a + 1].as_usize()]
+            == self.data[o[b].as_usize()..o[b + 1].as_usize()]
     }
 }
 
@@ -97,26 +109,79 @@ impl<O: OffsetSizeTrait> Neighbours for Strings<'_, O> {
 /// `None` when this path does not apply (nulls, or a key type it does not read); then the
 /// caller finds runs from bitmaps.
 pub(crate) fn find(key: &ArrayRef, ts: &[i64], bucket: &Bucket) -> Option<RunStarts> {
+    with_neighbours(
+        key,
+        ts,
+        Finder {
+            ts,
+            bucket,
+            sorted: false,
+        },
+    )
+}
+
+/// [`find`] for a batch sorted by the key and then by `ts`: the runs are found by search
+/// rather than by reading every row (see [`search`]). `None` also when a timestamp has no
+/// bucket.
+pub(crate) fn find_sorted(key: &ArrayRef, ts: &[i64], bucket: &Bucket) -> Option<RunStarts> {
+    with_neighbours(
+        key,
+        ts,
+        Finder {
+            ts,
+            bucket,
+            sorted: true,
+        },
+    )
+}
+
+/// [`scan`] or [`search`] over the timestamps and buckets given, for any comparator of
+/// key rows (a generic method rather than a closure: the comparator stays statically
+/// dispatched in the hot loops).
+struct Finder<'a> {
+    ts: &'a [i64],
+    bucket: &'a Bucket,
+    sorted: bool,
+}
+
+impl Finder<'_> {
+    fn find(&self, keys: &impl Neighbours) -> Option<RunStarts> {
+        if self.sorted {
+            search(keys, self.ts, self.bucket)
+        } else {
+            Some(scan(keys, self.ts, self.bucket))
+        }
+    }
+}
+
+/// Runs `finder` with the comparator of `key`'s rows, unless `key` has nulls or a type
+/// this path does not read, or `ts` is empty.
+fn with_neighbours(key: &ArrayRef, ts: &[i64], finder: Finder<'_>) -> Option<RunStarts> {
     if key.null_count() > 0 || key.logical_null_count() > 0 || ts.is_empty() {
         return None;
     }
     let k = key.as_ref();
     macro_rules! ints {
         ($t:ty) => {
-            scan(&Ints(k.as_primitive::<$t>().values().as_ref()), ts, bucket)
+            finder.find(&Ints(k.as_primitive::<$t>().values().as_ref()))
         };
     }
-    Some(match k.data_type() {
+    macro_rules! dict {
+        ($t:ty) => {
+            finder.find(&Ints(key.as_dictionary::<$t>().keys().values().as_ref()))
+        };
+    }
+    match k.data_type() {
         DataType::Dictionary(kt, _) => match kt.as_ref() {
-            DataType::Int8 => dict::<Int8Type>(key, ts, bucket),
-            DataType::Int16 => dict::<Int16Type>(key, ts, bucket),
-            DataType::Int32 => dict::<Int32Type>(key, ts, bucket),
-            DataType::Int64 => dict::<Int64Type>(key, ts, bucket),
-            DataType::UInt8 => dict::<UInt8Type>(key, ts, bucket),
-            DataType::UInt16 => dict::<UInt16Type>(key, ts, bucket),
-            DataType::UInt32 => dict::<UInt32Type>(key, ts, bucket),
-            DataType::UInt64 => dict::<UInt64Type>(key, ts, bucket),
-            _ => return None,
+            DataType::Int8 => dict!(Int8Type),
+            DataType::Int16 => dict!(Int16Type),
+            DataType::Int32 => dict!(Int32Type),
+            DataType::Int64 => dict!(Int64Type),
+            DataType::UInt8 => dict!(UInt8Type),
+            DataType::UInt16 => dict!(UInt16Type),
+            DataType::UInt32 => dict!(UInt32Type),
+            DataType::UInt64 => dict!(UInt64Type),
+            _ => None,
         },
         DataType::Int8 => ints!(Int8Type),
         DataType::Int16 => ints!(Int16Type),
@@ -126,30 +191,17 @@ pub(crate) fn find(key: &ArrayRef, ts: &[i64], bucket: &Bucket) -> Option<RunSta
         DataType::UInt16 => ints!(UInt16Type),
         DataType::UInt32 => ints!(UInt32Type),
         DataType::UInt64 => ints!(UInt64Type),
-        DataType::Utf8 => strings(k.as_string::<i32>(), ts, bucket),
-        DataType::LargeUtf8 => strings(k.as_string::<i64>(), ts, bucket),
-        _ => return None,
-    })
+        DataType::Utf8 => finder.find(&strings(k.as_string::<i32>())),
+        DataType::LargeUtf8 => finder.find(&strings(k.as_string::<i64>())),
+        _ => None,
+    }
 }
 
-fn dict<K: ArrowDictionaryKeyType>(key: &ArrayRef, ts: &[i64], bucket: &Bucket) -> RunStarts
-where
-    <K as ArrowPrimitiveType>::Native: PartialEq,
-{
-    let d = key.as_dictionary::<K>();
-    scan(&Ints(d.keys().values().as_ref()), ts, bucket)
-}
-
-fn strings<O: OffsetSizeTrait>(
-    s: &GenericStringArray<O>,
-    ts: &[i64],
-    bucket: &Bucket,
-) -> RunStarts {
-    let keys = Strings {
+fn strings<O: OffsetSizeTrait>(s: &GenericStringArray<O>) -> Strings<'_, O> {
+    Strings {
         offsets: s.value_offsets(),
         data: s.value_data(),
-    };
-    scan(&keys, ts, bucket)
+    }
 }
 
 /// The current bucket as `(start, last)`: `t` is in it when `(t - start) | (last - t)` has
@@ -208,6 +260,110 @@ fn scan(keys: &impl Neighbours, ts: &[i64], bucket: &Bucket) -> RunStarts {
         }
     }
     out
+}
+
+/// The runs of a batch sorted by the key and then by `ts`, found by search: the end of a
+/// key's rows by galloping (doubling steps, then bisection) over the key, the end of a
+/// bucket within them by galloping over `ts` from where the bucket before ended as far
+/// from its start (sorted telemetry fills buckets evenly, so the guess is usually right
+/// within a row or two). Over long runs only a few rows per run are read — the scan reads
+/// every key and timestamp — which matters when the batches are larger than the caches.
+/// `None` when a timestamp has no bucket (the caller falls back to the scan).
+///
+/// Unsorted input gives wrong runs: the caller must know the order, not guess it.
+fn search(keys: &impl Neighbours, ts: &[i64], bucket: &Bucket) -> Option<RunStarts> {
+    let n = ts.len();
+    let mut out = RunStarts::default();
+    let mut i = 0;
+    let mut key_end = 0;
+    let mut guess = 1;
+    while i < n {
+        let new_key = i == key_end;
+        if new_key {
+            key_end = run_end(|j| keys.equal(i, j), i, n);
+        }
+        let (lo, hi) = bucket.range(ts[i])?;
+        out.push(i, new_key, lo);
+        // The first row of `i + 1..key_end` at or past `hi` (or `key_end`).
+        let e = next_at_or_past(ts, i, key_end, hi, guess);
+        guess = e - i;
+        i = e;
+    }
+    Some(out)
+}
+
+/// The end of the run of rows starting at `start` (`< n`): the first `j > start` where
+/// `same(j)` (row `j` equals row `start`) does not hold, or `n`. In sorted input `same`
+/// holds on the run and on no row after it.
+#[inline]
+fn run_end(same: impl Fn(usize) -> bool, start: usize, n: usize) -> usize {
+    // Rows up to `lo` are in the run; `hi` is past it.
+    let (mut lo, mut hi, mut step) = (start, n, 1);
+    while lo + step < n {
+        if !same(lo + step) {
+            hi = lo + step;
+            break;
+        }
+        lo += step;
+        step *= 2;
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if same(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
+}
+
+/// The first row `j` in `i + 1..end` with `ts[j] >= hi`, or `end`; `ts[i..end]` ascending
+/// and `ts[i] < hi`. Gallops outwards from `i + guess`.
+#[inline]
+fn next_at_or_past(ts: &[i64], i: usize, end: usize, hi: i64, guess: usize) -> usize {
+    let past = |j: usize| j >= end || ts[j] >= hi;
+    // Bracket the answer in (lo, hi_row]: rows up to `lo` are before `hi`, `hi_row` is
+    // past it.
+    let g = (i + guess.max(1)).min(end);
+    let (mut lo, mut up);
+    if past(g) {
+        // Gallop down from g.
+        up = g;
+        let mut step = 1;
+        loop {
+            // `past(i)` is false: the loop ends at `i` at the latest.
+            let j = up.saturating_sub(step).max(i);
+            if !past(j) {
+                lo = j;
+                break;
+            }
+            up = j;
+            step *= 2;
+        }
+    } else {
+        // Gallop up from g.
+        lo = g;
+        let mut step = 1;
+        loop {
+            let j = (lo + step).min(end);
+            if past(j) {
+                up = j;
+                break;
+            }
+            lo = j;
+            step *= 2;
+        }
+    }
+    while up - lo > 1 {
+        let mid = lo + (up - lo) / 2;
+        if past(mid) {
+            up = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    up
 }
 
 #[cfg(test)]
