@@ -9,7 +9,11 @@
 //! run is looked up once (its key interned, `(key, bucket)` mapped to a dense group id) and
 //! every aggregate folds the run's values as one slice. Input sorted by `(key…, ts)` — the
 //! order the lake writes telemetry in — makes runs long, so the cost per row is a few
-//! comparisons and the aggregate's own arithmetic. Input ordered by time rather than by
+//! comparisons and the aggregate's own arithmetic. A caller that knows that order (the SQL
+//! operator, from the input's declared order) says so with [`Rollup::with_sorted_input`]:
+//! the runs are then found by search — galloping over the key to the end of its rows and
+//! over the timestamps to the end of each bucket — so only a few keys and timestamps per
+//! run are read, not all of them. Input ordered by time rather than by
 //! key (orders as they arrive) or unsorted gives runs of one row; after such a batch the
 //! rollup stops searching for runs and maps each row to its group directly — the key
 //! through a per-batch index map for dictionary keys, the bucket once per stretch of rows
