@@ -890,26 +890,9 @@ pub fn sorted_run_ends(column: &ArrayRef) -> Option<Vec<usize>> {
         let mut i = 0;
         while i < n {
             let x = v[i];
-            let (mut lo, mut hi, mut step) = (i, n, 1);
-            // v[lo] == x; find hi > lo with v[hi] != x (or n).
-            while lo + step < n {
-                if v[lo + step] != x {
-                    hi = lo + step;
-                    break;
-                }
-                lo += step;
-                step *= 2;
-            }
-            while hi - lo > 1 {
-                let mid = lo + (hi - lo) / 2;
-                if v[mid] == x {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            ends.push(lo);
-            i = hi;
+            let end = runs::run_end(|j| v[j] == x, i, n);
+            ends.push(end - 1);
+            i = end;
         }
         ends
     }

@@ -294,9 +294,9 @@ fn search(keys: &impl Neighbours, ts: &[i64], bucket: &Bucket) -> Option<RunStar
 
 /// The end of the run of rows starting at `start` (`< n`): the first `j > start` where
 /// `same(j)` (row `j` equals row `start`) does not hold, or `n`. In sorted input `same`
-/// holds on the run and on no row after it.
+/// holds on the run and on no row after it. Gallops (steps 1, 2, 4, …) then bisects.
 #[inline]
-fn run_end(same: impl Fn(usize) -> bool, start: usize, n: usize) -> usize {
+pub(crate) fn run_end(same: impl Fn(usize) -> bool, start: usize, n: usize) -> usize {
     // Rows up to `lo` are in the run; `hi` is past it.
     let (mut lo, mut hi, mut step) = (start, n, 1);
     while lo + step < n {
@@ -307,63 +307,55 @@ fn run_end(same: impl Fn(usize) -> bool, start: usize, n: usize) -> usize {
         lo += step;
         step *= 2;
     }
+    bisect(lo, hi, |j| !same(j))
+}
+
+/// The first `j` in `lo + 1..=hi` where `past(j)` holds, for `past` false at `lo`, true at
+/// `hi` (or `hi` the end) and monotone in between.
+#[inline]
+fn bisect(mut lo: usize, mut hi: usize, past: impl Fn(usize) -> bool) -> usize {
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
-        if same(mid) {
-            lo = mid;
-        } else {
+        if past(mid) {
             hi = mid;
+        } else {
+            lo = mid;
         }
     }
     hi
 }
 
 /// The first row `j` in `i + 1..end` with `ts[j] >= hi`, or `end`; `ts[i..end]` ascending
-/// and `ts[i] < hi`. Gallops outwards from `i + guess`.
+/// and `ts[i] < hi`. Gallops outwards from `i + guess`, then bisects.
 #[inline]
 fn next_at_or_past(ts: &[i64], i: usize, end: usize, hi: i64, guess: usize) -> usize {
     let past = |j: usize| j >= end || ts[j] >= hi;
-    // Bracket the answer in (lo, hi_row]: rows up to `lo` are before `hi`, `hi_row` is
-    // past it.
+    // Bracket the answer in `lo + 1..=up`: `lo` is before `hi`, `up` past it.
     let g = (i + guess.max(1)).min(end);
-    let (mut lo, mut up);
+    let (mut lo, mut up) = (g, g);
+    let mut step = 1;
     if past(g) {
-        // Gallop down from g.
-        up = g;
-        let mut step = 1;
+        // Down from g; `past(i)` is false, so this ends at `i` at the latest.
         loop {
-            // `past(i)` is false: the loop ends at `i` at the latest.
-            let j = up.saturating_sub(step).max(i);
-            if !past(j) {
-                lo = j;
+            lo = up.saturating_sub(step).max(i);
+            if !past(lo) {
                 break;
             }
-            up = j;
+            up = lo;
             step *= 2;
         }
     } else {
-        // Gallop up from g.
-        lo = g;
-        let mut step = 1;
+        // Up from g.
         loop {
-            let j = (lo + step).min(end);
-            if past(j) {
-                up = j;
+            up = (lo + step).min(end);
+            if past(up) {
                 break;
             }
-            lo = j;
+            lo = up;
             step *= 2;
         }
     }
-    while up - lo > 1 {
-        let mid = lo + (up - lo) / 2;
-        if past(mid) {
-            up = mid;
-        } else {
-            lo = mid;
-        }
-    }
-    up
+    bisect(lo, up, past)
 }
 
 #[cfg(test)]
