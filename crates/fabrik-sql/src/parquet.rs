@@ -15,6 +15,7 @@
 //!
 //! Filters are not pushed into the reader: DataFusion applies them above the scan.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -28,9 +29,13 @@ use datafusion::arrow::compute::kernels::cmp::not_distinct;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{FileSource, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::{DataFusionError, Result as DFResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableType};
+use datafusion::object_store::local::LocalFileSystem;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
@@ -118,6 +123,12 @@ impl ParquetTable {
                 path: path.to_path_buf(),
             });
         }
+        Self::open_files(paths)
+    }
+
+    /// Opens the given Parquet files (at least one, all with the same schema), reading
+    /// only the footers.
+    fn open_files(paths: Vec<PathBuf>) -> Result<Self> {
         let mut files = Vec::with_capacity(paths.len());
         let mut schema: Option<SchemaRef> = None;
         let mut order: Option<Vec<(usize, bool, bool)>> = None;
@@ -360,10 +371,11 @@ impl ParquetScanExec {
     /// selected rows, so their pages are mostly skipped without being decompressed. A row
     /// group whose statistics do not show `ts` free of nulls is read whole.
     ///
-    /// `None` unless `keys` are the first columns of the declared order, `ts` the next
-    /// one, all ascending, over one file (the order is declared only then).
+    /// `None` unless `keys` are the first columns of the order every row group of every
+    /// file declares, `ts` the next one, all ascending. Over many files the runs are per
+    /// row group just the same; only the scan's output declares no order then.
     pub fn with_run_ends(&self, keys: &[&str], ts: &str) -> Option<Self> {
-        if self.table.files.len() != 1 || keys.is_empty() {
+        if keys.is_empty() {
             return None;
         }
         let index = |name: &str| self.table.schema.index_of(name).ok();
@@ -400,6 +412,67 @@ impl ParquetScanExec {
             properties: Arc::clone(&self.properties),
             metrics: ExecutionPlanMetricsSet::new(),
         })
+    }
+}
+
+impl ParquetScanExec {
+    /// fabrik's scan of the files a DataFusion Parquet scan (`DataSourceExec`) reads, when
+    /// they are whole local files read without a filter or a limit and the scan's columns
+    /// are all in the files (no partition values), or fabrik's own scan: the same columns
+    /// in the same order, in `partitions` partitions, text read as dictionaries. `None`
+    /// otherwise (or when a footer cannot be read: the original scan then reports it).
+    ///
+    /// For the lake's tables, whose provider plans DataFusion's scan over exactly a
+    /// snapshot's files: it lets the latest-value query use [run-end
+    /// mode](ParquetScanExec::with_run_ends) there too.
+    pub fn of_local_files(plan: &Arc<dyn ExecutionPlan>, partitions: usize) -> Option<Self> {
+        if let Some(scan) = plan.downcast_ref::<ParquetScanExec>() {
+            return ParquetScanExec::new(&scan.table, scan.projection.clone(), partitions).ok();
+        }
+        let (config, source) = plan
+            .downcast_ref::<DataSourceExec>()?
+            .downcast_to_file_source::<ParquetSource>()?;
+        if source.filter().is_some()
+            || config.limit.is_some()
+            || config.object_store_url.as_str() != "file:///"
+        {
+            return None;
+        }
+        // Files split in byte ranges over partitions count when the ranges cover them.
+        let local = LocalFileSystem::new();
+        let mut files: Vec<(&PartitionedFile, u64)> = Vec::new();
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for file in config.file_groups.iter().flat_map(|g| g.iter()) {
+            let len = file
+                .range
+                .as_ref()
+                .map_or(file.object_meta.size, |r| (r.end - r.start) as u64);
+            match seen.get(file.object_meta.location.as_ref()) {
+                Some(&i) => files[i].1 += len,
+                None => {
+                    seen.insert(file.object_meta.location.as_ref(), files.len());
+                    files.push((file, len));
+                }
+            }
+        }
+        let mut paths = Vec::with_capacity(files.len());
+        for (file, covered) in files {
+            if covered != file.object_meta.size {
+                return None;
+            }
+            paths.push(local.path_to_filesystem(&file.object_meta.location).ok()?);
+        }
+        if paths.is_empty() {
+            return None;
+        }
+        let table = ParquetTable::open_files(paths).ok()?;
+        let projection: Vec<usize> = plan
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| table.schema.index_of(f.name()).ok())
+            .collect::<Option<_>>()?;
+        ParquetScanExec::new(&table, projection, partitions.max(1)).ok()
     }
 }
 

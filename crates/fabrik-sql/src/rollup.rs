@@ -614,13 +614,29 @@ fn rewrite(
 /// For the latest value per key — every aggregate is `max(ts)` or the last value by `ts`,
 /// grouped by plain key columns — over fabrik's Parquet scan of files sorted by the keys
 /// and then `ts`: the scan in run-end mode, which decodes the other columns only at the
-/// last row of each key run (see [`ParquetScanExec::with_run_ends`]).
+/// last row of each key run (see [`ParquetScanExec::with_run_ends`]). A DataFusion scan of
+/// whole local Parquet files (a lake table's) is first replaced by fabrik's scan of the
+/// same files ([`ParquetScanExec::of_local_files`]).
 fn latest_value_scan(
     input: &Arc<dyn ExecutionPlan>,
     groups: &[GroupCol],
     aggs: &[AggCol],
 ) -> Option<Arc<dyn ExecutionPlan>> {
-    let scan = input.downcast_ref::<ParquetScanExec>()?;
+    // A round-robin repartition of the scan is left out: the run-end scan makes its own
+    // partitions, and the rollup's aggregates do not depend on the order of rows.
+    let partitions = input.output_partitioning().partition_count();
+    let scan_node = match input.downcast_ref::<RepartitionExec>() {
+        Some(r) if matches!(r.partitioning(), Partitioning::RoundRobinBatch(_)) => r.input(),
+        _ => input,
+    };
+    let local;
+    let scan = match scan_node.downcast_ref::<ParquetScanExec>() {
+        Some(scan) if Arc::ptr_eq(scan_node, input) => scan,
+        _ => {
+            local = ParquetScanExec::of_local_files(scan_node, partitions)?;
+            &local
+        }
+    };
     let column =
         |e: &Arc<dyn PhysicalExpr>| e.downcast_ref::<Column>().map(|c| c.name().to_owned());
     let keys: Vec<String> = groups

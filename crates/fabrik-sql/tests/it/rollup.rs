@@ -559,3 +559,77 @@ async fn the_latest_value_scan_returns_one_row_per_run_and_row_group() {
         assert_eq!(output_rows, runs, "nulls={nulls}: {shown}");
     }
 }
+
+/// On a lake table the latest value per sensor reads in run-end mode too: the rule puts
+/// fabrik's scan of the snapshot's files in place of DataFusion's (the files are local and
+/// read whole, without a filter), and the result equals the same query through
+/// DataFusion's scan (kept there by a filter on `ts` that holds for every row). Two
+/// commits, each with half of every sensor's readings, put the runs of a sensor in two
+/// files.
+#[tokio::test]
+async fn the_latest_value_on_a_lake_table_reads_in_run_end_mode() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let lake = fabrik_lake::Lake::open(&tmp.path().join("lake").to_string_lossy())
+        .await
+        .expect("lake");
+    let table = lake
+        .table(fabrik_model::Table::SensorReadings)
+        .await
+        .expect("sensor_readings");
+    let plant = fabrik_datagen::Plant::new(&fabrik_datagen::PlantConfig::at_scale(0.005, 3))
+        .expect("plant");
+    let all = plant.telemetry_sorted().expect("readings");
+    let all = datafusion::arrow::compute::concat_batches(&all[0].schema(), &all).expect("concat");
+    // Every other row in each commit.
+    let (even, odd): (Vec<u32>, Vec<u32>) = (0..all.num_rows() as u32).partition(|i| i % 2 == 0);
+    for (rows, app) in [(even, "r-1"), (odd, "r-2")] {
+        let half = datafusion::arrow::compute::take_record_batch(
+            &all,
+            &datafusion::arrow::array::UInt32Array::from(rows),
+        )
+        .expect("half");
+        table.write(vec![half], app).await.expect("write");
+    }
+    let session = Session::with_config(config(2)).expect("session");
+    session.register_lake(&lake).await.expect("register lake");
+    let sql = "SELECT sensor_id, max(ts) AS ts, last_value(value ORDER BY ts) AS last \
+               FROM sensor_readings GROUP BY sensor_id ORDER BY sensor_id";
+    let reference = "SELECT sensor_id, max(ts) AS ts, last_value(value ORDER BY ts) AS last \
+               FROM sensor_readings WHERE ts > TIMESTAMP '1970-01-01T00:00:00Z' \
+               GROUP BY sensor_id ORDER BY sensor_id";
+    let explain = |q: &'static str| {
+        let session = &session;
+        async move {
+            let plan = session
+                .query(&format!("EXPLAIN {q}"))
+                .await
+                .expect("explain");
+            datafusion::arrow::util::pretty::pretty_format_batches(&plan)
+                .expect("plan")
+                .to_string()
+        }
+    };
+    let plan = explain(sql).await;
+    assert!(plan.contains("run_ends=[sensor_id]"), "{plan}");
+    // fabrik's scan reads the snapshot's files, more than one.
+    let files: usize = plan
+        .split("FabrikParquetScan: files=")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no FabrikParquetScan in\n{plan}"));
+    assert!(files > 1, "{plan}");
+    let plan = explain(reference).await;
+    assert!(!plan.contains("run_ends"), "{plan}");
+
+    let got = cells(&session.query(sql).await.expect("run"));
+    let expected = cells(&session.query(reference).await.expect("run reference"));
+    assert!(got.len() > 5, "{} sensors", got.len());
+    assert_eq!(got.len(), expected.len(), "row count");
+    for (g, e) in got.iter().zip(&expected) {
+        assert!(
+            g.iter().zip(e).all(|(a, b)| close(a, b, 0.0)),
+            "\n run-end scan {g:?}\n reference    {e:?}"
+        );
+    }
+}
