@@ -60,7 +60,7 @@ use arrow::array::{
 };
 use arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use arrow::datatypes::{
-    DataType, Int64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    DataType, Float64Type, Int64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType,
 };
 use foldhash::fast::FixedState;
@@ -523,8 +523,37 @@ impl Rollup {
         n: usize,
     ) -> Result<()> {
         let groups = self.group_key.len();
+        // Folding by runs, aggregates of one float column that read only each run's sum,
+        // count and extremes (sum, mean, min, max, variance's mean) share one pass over it.
+        let shared_column = |i: usize| -> Option<usize> {
+            let (state, a) = (&self.states[i], &self.spec.aggs[i]);
+            (row_groups.is_none() && state.reads_run_stats()).then_some(a.arg?)
+        };
+        let mut shared: Vec<(usize, ArrayRef, Vec<state::RunStats>)> = Vec::new();
+        for i in 0..self.states.len() {
+            let Some(col) = shared_column(i) else {
+                continue;
+            };
+            let readers = (0..self.states.len())
+                .filter(|&j| shared_column(j) == Some(col))
+                .count();
+            if readers > 1 && !shared.iter().any(|(c, ..)| *c == col) {
+                let values = state::cast_to(&columns[col], Repr::F64)?;
+                let f = values.as_primitive::<Float64Type>();
+                let stats = state::run_stats(runs, f.values(), f.nulls());
+                shared.push((col, values, stats));
+            }
+        }
         for ((state, a), repr) in self.states.iter_mut().zip(&self.spec.aggs).zip(&self.reprs) {
             state.resize(groups);
+            if row_groups.is_none()
+                && state.reads_run_stats()
+                && let Some((_, values, stats)) = shared.iter().find(|(c, ..)| Some(*c) == a.arg)
+            {
+                let f = values.as_primitive::<Float64Type>();
+                state.update_from_stats(runs, stats, f.values(), f.nulls());
+                continue;
+            }
             let prepared = Prepared {
                 arg: match a.agg {
                     // Counting reads only validity: no cast (a float's NaN would become null).

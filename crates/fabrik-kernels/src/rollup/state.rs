@@ -390,6 +390,76 @@ impl State {
         Ok(())
     }
 
+    /// Whether this state can fold from [`RunStats`] (sum, count, minimum and maximum of
+    /// each run, found in one pass shared by every such aggregate of a float column).
+    pub(crate) fn reads_run_stats(&self) -> bool {
+        match self {
+            State::SumF { .. } | State::Mean { .. } | State::Moments { .. } => true,
+            State::Extreme { repr, .. } => *repr == Repr::F64,
+            _ => false,
+        }
+    }
+
+    /// Folds the runs from their [`RunStats`] (`stats[i]` belongs to `runs[i]`): the same
+    /// result, bit for bit, as [`State::update`] over the values, for the states that
+    /// [read run stats](State::reads_run_stats). `values` are the column's values, which
+    /// variances read again for their deviations.
+    pub(crate) fn update_from_stats(
+        &mut self,
+        runs: &[Run],
+        stats: &[RunStats],
+        values: &[f64],
+        nulls: Option<&NullBuffer>,
+    ) {
+        debug_assert_eq!(runs.len(), stats.len());
+        match self {
+            State::SumF { sum, n } | State::Mean { sum, n } => {
+                for (r, s) in runs.iter().zip(stats) {
+                    let g = r.group as usize;
+                    sum[g] += s.sum;
+                    n[g] += i64::from(s.count);
+                }
+            }
+            State::Extreme {
+                best, seen, max, ..
+            } => {
+                let max = *max;
+                for (r, s) in runs.iter().zip(stats) {
+                    if s.count > 0 {
+                        let k = if max { s.max } else { s.min };
+                        fold_extreme(
+                            &mut best[r.group as usize],
+                            &mut seen[r.group as usize],
+                            k,
+                            max,
+                        );
+                    }
+                }
+            }
+            State::Moments { n, mean, m2, .. } => {
+                let mut i = 0;
+                for_runs(runs, values, nulls, |g, v| {
+                    let s = &stats[i];
+                    i += 1;
+                    if s.count == 0 {
+                        return;
+                    }
+                    let mb = s.sum / f64::from(s.count);
+                    let m2b: f64 = v.values.iter().map(|&x| (x - mb) * (x - mb)).sum();
+                    chan_merge(
+                        &mut n[g],
+                        &mut mean[g],
+                        &mut m2[g],
+                        i64::from(s.count),
+                        mb,
+                        m2b,
+                    );
+                });
+            }
+            _ => debug_assert!(false, "state does not read run stats"),
+        }
+    }
+
     /// Whether [`State::update_rows`] folds by runs (first/last and quantiles), so the
     /// caller must pass the runs of the row groups.
     pub(crate) fn needs_runs(&self) -> bool {
@@ -790,6 +860,90 @@ pub(crate) fn sum_f64(v: &[f64]) -> f64 {
     s
 }
 
+/// One run's non-null values summarised: how many, their sum (added as [`sum_f64`] adds)
+/// and the total-order keys of their minimum and maximum (meaningless when `count` is 0).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RunStats {
+    pub count: u32,
+    pub sum: f64,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// The [`RunStats`] of every run, in one pass over each run's values.
+pub(crate) fn run_stats(runs: &[Run], v: &[f64], nulls: Option<&NullBuffer>) -> Vec<RunStats> {
+    let mut out = Vec::with_capacity(runs.len());
+    for_runs(runs, v, nulls, |_, s| {
+        let (sum, min, max) = stats_f64(s.values);
+        out.push(RunStats {
+            count: s.count as u32,
+            sum,
+            min: min.unwrap_or(0),
+            max: max.unwrap_or(0),
+        });
+    });
+    out
+}
+
+/// Sum, minimum and maximum of `v` in one pass: the sum as [`sum_f64`] gives it, bit for
+/// bit, and the extremes' total-order keys as [`extreme_key`] gives them.
+///
+/// Eight lanes keep the ordinary `<` minimum and `>` maximum while four accumulators add
+/// in [`sum_f64`]'s order. A finite sum proves that no NaN or infinity was seen; then, when
+/// neither extreme is zero, the ordinary extremes are the total-order ones (only ±0 compare
+/// equal with different bits). Otherwise the extremes are folded again in total order.
+#[inline]
+pub(crate) fn stats_f64(v: &[f64]) -> (f64, Option<i64>, Option<i64>) {
+    const LANES: usize = 8;
+    if v.len() < 2 * LANES {
+        return (sum_f64(v), extreme_key(v, false), extreme_key(v, true));
+    }
+    let mut lo = [v[0]; LANES];
+    let mut hi = [v[0]; LANES];
+    let mut acc = [0.0f64; 4];
+    let chunks = v.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for j in 0..LANES {
+            let x = c[j];
+            lo[j] = if x < lo[j] { x } else { lo[j] };
+            hi[j] = if x > hi[j] { x } else { hi[j] };
+        }
+        // Two chunks of four, in the order `sum_f64` adds them.
+        for j in 0..4 {
+            acc[j] += c[j];
+        }
+        for j in 0..4 {
+            acc[j] += c[4 + j];
+        }
+    }
+    let quads = rest.chunks_exact(4);
+    let tail = quads.remainder();
+    for c in quads {
+        for j in 0..4 {
+            acc[j] += c[j];
+        }
+    }
+    let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for &x in tail {
+        sum += x;
+    }
+    for &x in rest {
+        lo[0] = if x < lo[0] { x } else { lo[0] };
+        hi[0] = if x > hi[0] { x } else { hi[0] };
+    }
+    let (mut l, mut h) = (lo[0], hi[0]);
+    for j in 1..LANES {
+        l = if lo[j] < l { lo[j] } else { l };
+        h = if hi[j] > h { hi[j] } else { h };
+    }
+    if sum.is_finite() && l != 0.0 && h != 0.0 {
+        (sum, Some(total_key(l)), Some(total_key(h)))
+    } else {
+        (sum, extreme_key(v, false), extreme_key(v, true))
+    }
+}
+
 /// A run's non-null values: the slice itself when it has no nulls, else the valid values
 /// copied out.
 pub(crate) struct RunValues<'a, T> {
@@ -904,6 +1058,126 @@ mod tests {
                     "{v:?} max={max}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn one_pass_run_stats_fold_as_each_aggregate_folds_alone() -> Result<()> {
+        // Values with NaN of both signs, infinities, ±0, huge values whose sum overflows,
+        // and nulls; runs from empty to long, several runs per group.
+        let specials = [
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            f64::MAX,
+        ];
+        let mut values = Vec::new();
+        let mut valid = Vec::new();
+        for i in 0..4000u64 {
+            let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+            let x = if h % 97 == 0 {
+                specials[(h / 97) as usize % specials.len()]
+            } else {
+                (h % 2001) as f64 / 8.0 - 125.0
+            };
+            values.push(x);
+            valid.push(h % 13 != 0);
+        }
+        // Stretches that hold only zeros, or only one special value, or no nulls.
+        for x in [0.0, -0.0, f64::NAN, f64::INFINITY, 1e308, -3.5] {
+            values.extend(std::iter::repeat_n(x, 40));
+            valid.extend(std::iter::repeat_n(true, 40));
+        }
+        let n = values.len();
+        let mut runs = Vec::new();
+        let (mut start, mut len) = (0usize, 0usize);
+        while start < n {
+            let end = (start + len).min(n);
+            let group = (runs.len() % 50) as u32;
+            runs.push(Run {
+                group,
+                start: start as u32,
+                end: end as u32,
+            });
+            start = end;
+            len = (len * 7 + 3) % 61;
+        }
+        for nulls in [None, Some(NullBuffer::from(valid.clone()))] {
+            let array: ArrayRef = Arc::new(Float64Array::new(
+                ScalarBuffer::from(values.clone()),
+                nulls.clone(),
+            ));
+            let input = Prepared {
+                arg: Some(Arc::clone(&array)),
+                order: None,
+            };
+            let stats = run_stats(&runs, &values, nulls.as_ref());
+            for agg in [
+                Agg::Sum,
+                Agg::Mean,
+                Agg::Min,
+                Agg::Max,
+                Agg::Variance {
+                    sample: true,
+                    sqrt: false,
+                },
+            ] {
+                let mut alone = State::new(&agg, Repr::F64)?;
+                let mut shared = State::new(&agg, Repr::F64)?;
+                assert!(shared.reads_run_stats(), "{agg:?}");
+                alone.resize(50);
+                shared.resize(50);
+                alone.update(&runs, n, &input)?;
+                shared.update_from_stats(&runs, &stats, &values, nulls.as_ref());
+                let (a, b) = (alone.finish(), shared.finish());
+                let (a, b) = (
+                    a.as_any().downcast_ref::<Float64Array>().expect("f64"),
+                    b.as_any().downcast_ref::<Float64Array>().expect("f64"),
+                );
+                assert_eq!(a.nulls(), b.nulls(), "{agg:?}");
+                let bits =
+                    |x: &Float64Array| x.values().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(a), bits(b), "{agg:?} nulls={}", nulls.is_some());
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn one_pass_stats_equal_the_separate_sum_and_extremes() {
+        let mut cases: Vec<Vec<f64>> = vec![vec![], vec![2.5]];
+        let base: Vec<f64> = (0..45)
+            .map(|i| ((i * 7919) % 101) as f64 * 0.3 - 15.0)
+            .collect();
+        cases.push(base.clone());
+        for x in [
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+        ] {
+            for at in [0, 17, 44] {
+                let mut v = base.clone();
+                v[at] = x;
+                cases.push(v);
+            }
+        }
+        cases.push(vec![f64::MAX; 33]);
+        cases.push(
+            (0..33)
+                .map(|i| if i % 2 == 0 { 0.0 } else { -0.0 })
+                .collect(),
+        );
+        for v in &cases {
+            let (sum, lo, hi) = stats_f64(v);
+            assert_eq!(sum.to_bits(), sum_f64(v).to_bits(), "{v:?}");
+            assert_eq!(lo, extreme_key(v, false), "{v:?}");
+            assert_eq!(hi, extreme_key(v, true), "{v:?}");
         }
     }
 
