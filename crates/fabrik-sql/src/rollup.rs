@@ -145,11 +145,24 @@ impl RollupExec {
                 }
             }
         }
+        // Aggregates of the same argument read the same column, so the kernel sees that
+        // they can share a pass over it (and the expression is evaluated once). Orderings
+        // get columns of their own: their nulls are filled before the fold.
         let mut aggs = Vec::new();
+        let mut arg_columns: Vec<usize> = Vec::new();
         for a in &self.aggs {
             let arg = a.arg.as_ref().map(|e| {
-                exprs.push(Arc::clone(e));
-                exprs.len() - 1
+                match arg_columns
+                    .iter()
+                    .find(|&&i| exprs[i].as_ref() == e.as_ref())
+                {
+                    Some(&i) => i,
+                    None => {
+                        exprs.push(Arc::clone(e));
+                        arg_columns.push(exprs.len() - 1);
+                        exprs.len() - 1
+                    }
+                }
             });
             let order = a.order.as_ref().map(|(e, _)| {
                 exprs.push(Arc::clone(e));
@@ -260,13 +273,13 @@ impl ExecutionPlan for RollupExec {
                 let exprs = Arc::clone(&exprs);
                 let aggs = aggs.clone();
                 tasks.spawn(async move {
-                    let mut rollup = Rollup::new(spec, &types).map_err(kernel_error)?;
+                    let mut rollup = Rollup::new(spec.clone(), &types).map_err(kernel_error)?;
                     if sorted {
                         rollup = rollup.with_sorted_input();
                     }
                     while let Some(batch) = stream.next().await {
                         let batch = batch?;
-                        let columns = evaluate(&exprs, &aggs, &batch)?;
+                        let columns = evaluate(&exprs, &spec, &aggs, &batch)?;
                         rollup.update(&columns).map_err(kernel_error)?;
                     }
                     Ok::<_, DataFusionError>((i, rollup))
@@ -334,6 +347,7 @@ fn kernel_error(e: fabrik_kernels::Error) -> DataFusionError {
 /// argument and ordering (nulls of an ordering mapped to its smallest or largest value).
 fn evaluate(
     exprs: &[Arc<dyn PhysicalExpr>],
+    spec: &RollupSpec,
     aggs: &[AggCol],
     batch: &RecordBatch,
 ) -> DFResult<Vec<ArrayRef>> {
@@ -342,19 +356,12 @@ fn evaluate(
         .iter()
         .map(|e| e.evaluate(batch)?.into_array(n))
         .collect::<DFResult<Vec<_>>>()?;
-    // Orderings are the last columns, in aggregate order.
-    let mut idx = cols.len();
-    for a in aggs.iter().rev() {
-        if let Some((_, nulls)) = &a.order {
-            idx -= 1;
-            if let Some(nulls_first) = nulls
-                && cols[idx].null_count() > 0
-            {
-                cols[idx] = fill_order_nulls(&cols[idx], *nulls_first)?;
-            }
-        }
-        if a.arg.is_some() {
-            idx -= 1;
+    // Each ordering has a column of its own (see `RollupExec::spec`).
+    for (a, input) in aggs.iter().zip(&spec.aggs) {
+        if let (Some((_, Some(nulls_first))), Some(idx)) = (&a.order, input.order)
+            && cols[idx].null_count() > 0
+        {
+            cols[idx] = fill_order_nulls(&cols[idx], *nulls_first)?;
         }
     }
     Ok(cols)
@@ -604,7 +611,9 @@ fn rewrite(
         return Ok(None);
     }
     let ordering = top.properties().output_ordering().cloned();
-    let input = latest_value_scan(input, &groups, &aggs).unwrap_or_else(|| Arc::clone(input));
+    let input = latest_value_scan(input, &groups, &aggs)
+        .or_else(|| local_scan(input))
+        .unwrap_or_else(|| Arc::clone(input));
     let rollup: Arc<dyn ExecutionPlan> =
         Arc::new(RollupExec::new(input, groups, aggs, top.schema(), ordering));
     let partitioning = top.properties().output_partitioning().clone();
@@ -622,18 +631,11 @@ fn latest_value_scan(
     groups: &[GroupCol],
     aggs: &[AggCol],
 ) -> Option<Arc<dyn ExecutionPlan>> {
-    // A round-robin repartition of the scan is left out: the run-end scan makes its own
-    // partitions, and the rollup's aggregates do not depend on the order of rows.
-    let partitions = input.output_partitioning().partition_count();
-    let scan_node = match input.downcast_ref::<RepartitionExec>() {
-        Some(r) if matches!(r.partitioning(), Partitioning::RoundRobinBatch(_)) => r.input(),
-        _ => input,
-    };
     let local;
-    let scan = match scan_node.downcast_ref::<ParquetScanExec>() {
-        Some(scan) if Arc::ptr_eq(scan_node, input) => scan,
-        _ => {
-            local = ParquetScanExec::of_local_files(scan_node, partitions)?;
+    let scan = match input.downcast_ref::<ParquetScanExec>() {
+        Some(scan) => scan,
+        None => {
+            local = scan_of_local_files(input)?;
             &local
         }
     };
@@ -660,6 +662,29 @@ fn latest_value_scan(
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     let scan = scan.with_run_ends(&keys, ts.as_deref()?)?;
     Some(Arc::new(scan))
+}
+
+/// fabrik's scan of the whole local Parquet files that DataFusion's scan below `input`
+/// reads (a lake table's: see [`ParquetScanExec::of_local_files`]), in `input`'s number of
+/// partitions. A round-robin repartition above the scan is left out: fabrik's scan makes
+/// its own partitions, and the rollup's aggregates do not depend on the order of rows.
+fn scan_of_local_files(input: &Arc<dyn ExecutionPlan>) -> Option<ParquetScanExec> {
+    let partitions = input.output_partitioning().partition_count();
+    let scan_node = match input.downcast_ref::<RepartitionExec>() {
+        Some(r) if matches!(r.partitioning(), Partitioning::RoundRobinBatch(_)) => r.input(),
+        _ => input,
+    };
+    ParquetScanExec::of_local_files(scan_node, partitions)
+}
+
+/// For any other rollup over DataFusion's scan of whole local Parquet files: fabrik's scan
+/// of the same files, which reads text keys as dictionaries, so the rollup works on
+/// dictionary indices rather than on the strings.
+fn local_scan(input: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
+    if input.downcast_ref::<ParquetScanExec>().is_some() {
+        return None;
+    }
+    Some(Arc::new(scan_of_local_files(input)?))
 }
 
 /// Whether the rollup suits the input: runs of equal groups are long (the input is ordered

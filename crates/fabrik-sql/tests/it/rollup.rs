@@ -633,3 +633,85 @@ async fn the_latest_value_on_a_lake_table_reads_in_run_end_mode() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_rollup_on_a_lake_table_reads_its_files_with_fabriks_scan_and_equals_datafusion() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let lake = fabrik_lake::Lake::open(&tmp.path().join("lake").to_string_lossy())
+        .await
+        .expect("lake");
+    let table = lake
+        .table(fabrik_model::Table::SensorReadings)
+        .await
+        .expect("sensor_readings");
+    let plant = fabrik_datagen::Plant::new(&fabrik_datagen::PlantConfig::at_scale(0.005, 3))
+        .expect("plant");
+    let all = plant.telemetry_sorted().expect("readings");
+    let all = datafusion::arrow::compute::concat_batches(&all[0].schema(), &all).expect("concat");
+    // Every third row in the first commit, the rest in the second: a group's rows are in
+    // more than one file.
+    let (first, rest): (Vec<u32>, Vec<u32>) = (0..all.num_rows() as u32).partition(|i| i % 3 == 0);
+    for (rows, app) in [(first, "r-1"), (rest, "r-2")] {
+        let part = datafusion::arrow::compute::take_record_batch(
+            &all,
+            &datafusion::arrow::array::UInt32Array::from(rows),
+        )
+        .expect("part");
+        table.write(vec![part], app).await.expect("write");
+    }
+    let session = Session::with_config(config(2)).expect("session");
+    session.register_lake(&lake).await.expect("register lake");
+    // DataFusion alone, on the lake table's own provider.
+    let reference = SessionContext::new_with_config(config(2));
+    table.prepare_session(&reference).await.expect("prepare");
+    reference
+        .register_table(
+            "sensor_readings",
+            table.scan_provider().await.expect("provider"),
+        )
+        .expect("register");
+
+    for sql in [
+        "SELECT sensor_id, date_bin(INTERVAL '1 minute', ts) AS bucket, count(*) AS n, \
+         min(value) AS lo, max(value) AS hi, avg(value) AS mean, stddev(value) AS sd \
+         FROM sensor_readings GROUP BY 1, 2",
+        "SELECT machine_id, metric, date_trunc('hour', ts) AS hour, sum(value) AS total, \
+         count(value) AS n FROM sensor_readings GROUP BY 1, 2, 3",
+    ] {
+        let plan = session
+            .query(&format!("EXPLAIN {sql}"))
+            .await
+            .expect("explain");
+        let plan = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
+            .expect("plan")
+            .to_string();
+        assert!(plan.contains("FabrikRollupExec"), "{plan}");
+        assert!(!plan.contains("DataSourceExec"), "{plan}");
+        let files: usize = plan
+            .split("FabrikParquetScan: files=")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no FabrikParquetScan in\n{plan}"));
+        assert!(files > 1, "{plan}");
+
+        let got = cells(&session.query(sql).await.expect("run"));
+        let expected = cells(
+            &reference
+                .sql(sql)
+                .await
+                .expect("plan reference")
+                .collect()
+                .await
+                .expect("run reference"),
+        );
+        assert!(got.len() > 50, "{} groups", got.len());
+        assert_eq!(got.len(), expected.len(), "group count");
+        for (g, e) in got.iter().zip(&expected) {
+            assert!(
+                g.iter().zip(e).all(|(a, b)| close(a, b, 1e-9)),
+                "\n fabrik     {g:?}\n DataFusion {e:?}"
+            );
+        }
+    }
+}
