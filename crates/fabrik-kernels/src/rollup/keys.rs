@@ -40,6 +40,10 @@ pub(crate) struct KeyColumn {
     next: u32,
     /// The distinct values in id order, in chunks (one per batch that added values).
     chunks: Vec<ArrayRef>,
+    /// The last dictionary's values and the ids of those looked up so far (`u32::MAX`:
+    /// not yet). A Parquet reader hands every batch of a column chunk the same buffers of values,
+    /// so batches after the first look up only values new to the chunk. Ids never change.
+    last_dictionary: Option<(ArrayRef, Vec<u32>)>,
 }
 
 /// Ids of distinct byte strings: a hash table of entries whose hashes are kept (growing it
@@ -144,6 +148,7 @@ impl KeyColumn {
             null_id: None,
             next: 0,
             chunks: Vec::new(),
+            last_dictionary: None,
         }
     }
 
@@ -179,8 +184,13 @@ impl KeyColumn {
         let values = dict.values();
         let keys = dict.keys();
         let read = reader(values)?;
-        // The dictionary's values, interned on first use.
-        let mut remap: Vec<u32> = vec![u32::MAX; values.len()];
+        // The dictionary's values, interned on first use (kept from the batch before when
+        // its dictionary is this one).
+        let mut remap = match self.last_dictionary.take() {
+            // Same buffers (kept alive by `last`, so not reused for other values).
+            Some((last, remap)) if last.to_data().ptr_eq(&values.to_data()) => remap,
+            _ => vec![u32::MAX; values.len()],
+        };
         let mut out = Vec::with_capacity(rows.len());
         let mut new_rows = Vec::new();
         for &r in rows {
@@ -202,6 +212,7 @@ impl KeyColumn {
         }
         drop(read);
         self.keep(array, &new_rows)?;
+        self.last_dictionary = Some((Arc::clone(values), remap));
         Ok(out)
     }
 
@@ -518,6 +529,58 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![Some("b"), Some("a"), None, Some("c")]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn batches_of_one_dictionary_reuse_its_ids_and_another_dictionary_does_not() -> Result<()> {
+        let values: ArrayRef = Arc::new(StringArray::from(vec!["x", "y", "z", "w"]));
+        let batch = |keys: Vec<Option<i32>>, values: &ArrayRef| -> Result<ArrayRef> {
+            Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(
+                Int32Array::from(keys),
+                Arc::clone(values),
+            )?))
+        };
+        let text = |col: &KeyColumn, ids: &[u32]| -> Result<Vec<Option<String>>> {
+            let v = col.values()?;
+            let s = v.as_string::<i32>();
+            Ok(ids
+                .iter()
+                .map(|&i| {
+                    s.is_valid(i as usize)
+                        .then(|| s.value(i as usize).to_owned())
+                })
+                .collect())
+        };
+        let mut col = KeyColumn::new(DataType::Utf8);
+        let first = batch(vec![Some(2), Some(0)], &values)?;
+        let a = col.intern(&first, &[0, 1])?;
+        // The same values again (a later batch of the column chunk), with a value not seen
+        // yet and a null.
+        let second = batch(vec![Some(0), Some(3), None, Some(2), Some(1)], &values)?;
+        let b = col.intern(&second, &[0, 1, 2, 3, 4])?;
+        assert_eq!(b[0], a[1]);
+        assert_eq!(b[3], a[0]);
+        // Another dictionary of the same length in another order, and a slice of the first
+        // one's values (same buffers, other offset): neither may reuse the ids by position.
+        let other: ArrayRef = Arc::new(StringArray::from(vec!["w", "z", "v", "x"]));
+        let third = batch(vec![Some(0), Some(1), Some(2), Some(3)], &other)?;
+        let c = col.intern(&third, &[0, 1, 2, 3])?;
+        let sliced = values.slice(1, 3);
+        let fourth = batch(vec![Some(0), Some(1), Some(2)], &sliced)?;
+        let d = col.intern(&fourth, &[0, 1, 2])?;
+        let owned = |v: &[Option<&str>]| v.iter().map(|s| s.map(str::to_owned)).collect::<Vec<_>>();
+        assert_eq!(text(&col, &a)?, owned(&[Some("z"), Some("x")]));
+        assert_eq!(
+            text(&col, &b)?,
+            owned(&[Some("x"), Some("w"), None, Some("z"), Some("y")])
+        );
+        assert_eq!(
+            text(&col, &c)?,
+            owned(&[Some("w"), Some("z"), Some("v"), Some("x")])
+        );
+        assert_eq!(text(&col, &d)?, owned(&[Some("y"), Some("z"), Some("w")]));
+        assert_eq!(c[0], b[1]);
         Ok(())
     }
 
