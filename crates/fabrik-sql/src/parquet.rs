@@ -423,8 +423,8 @@ impl ParquetScanExec {
     /// otherwise (or when a footer cannot be read: the original scan then reports it).
     ///
     /// For the lake's tables, whose provider plans DataFusion's scan over exactly a
-    /// snapshot's files: it lets the latest-value query use [run-end
-    /// mode](ParquetScanExec::with_run_ends) there too.
+    /// snapshot's files: the rollup operator reads them through it (keys as dictionaries),
+    /// and the latest-value query in [run-end mode](ParquetScanExec::with_run_ends).
     pub fn of_local_files(plan: &Arc<dyn ExecutionPlan>, partitions: usize) -> Option<Self> {
         if let Some(scan) = plan.downcast_ref::<ParquetScanExec>() {
             return ParquetScanExec::new(&scan.table, scan.projection.clone(), partitions).ok();
