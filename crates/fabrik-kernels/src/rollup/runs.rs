@@ -277,10 +277,17 @@ fn search(keys: &impl Neighbours, ts: &[i64], bucket: &Bucket) -> Option<RunStar
     let mut i = 0;
     let mut key_end = 0;
     let mut guess = 1;
+    // Keys' runs are about as long as each other too (sensors read at one rate): the
+    // search for a key's end starts from the length of the last key run that ended inside
+    // the batch, so it probes a couple of rows, not ~2·log₂(run) scattered ones.
+    let mut key_guess = 1;
     while i < n {
         let new_key = i == key_end;
         if new_key {
-            key_end = run_end(|j| keys.equal(i, j), i, n);
+            key_end = gallop_from(i, n, key_guess, |j| j >= n || !keys.equal(i, j));
+            if i > 0 && key_end < n {
+                key_guess = key_end - i;
+            }
         }
         let (lo, hi) = bucket.range(ts[i])?;
         out.push(i, new_key, lo);
@@ -329,8 +336,15 @@ fn bisect(mut lo: usize, mut hi: usize, past: impl Fn(usize) -> bool) -> usize {
 /// and `ts[i] < hi`. Gallops outwards from `i + guess`, then bisects.
 #[inline]
 fn next_at_or_past(ts: &[i64], i: usize, end: usize, hi: i64, guess: usize) -> usize {
-    let past = |j: usize| j >= end || ts[j] >= hi;
-    // Bracket the answer in `lo + 1..=up`: `lo` is before `hi`, `up` past it.
+    gallop_from(i, end, guess, |j| j >= end || ts[j] >= hi)
+}
+
+/// The first `j` in `i + 1..=end` where `past(j)` holds, for `past` false at `i`, true at
+/// `end` and monotone in between. Gallops outwards from `i + guess` (doubling steps), then
+/// bisects: a good guess costs two probes.
+#[inline]
+fn gallop_from(i: usize, end: usize, guess: usize, past: impl Fn(usize) -> bool) -> usize {
+    // Bracket the answer in `lo + 1..=up`: `lo` is before it, `up` at or past it.
     let g = (i + guess.max(1)).min(end);
     let (mut lo, mut up) = (g, g);
     let mut step = 1;
