@@ -1061,19 +1061,22 @@ mod tests {
         }
     }
 
+    /// NaN of both signs, infinities, ±0 and a value whose sums overflow.
+    const SPECIALS: [f64; 7] = [
+        f64::NAN,
+        -f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        0.0,
+        -0.0,
+        f64::MAX,
+    ];
+
     #[test]
     fn one_pass_run_stats_fold_as_each_aggregate_folds_alone() -> Result<()> {
         // Values with NaN of both signs, infinities, ±0, huge values whose sum overflows,
         // and nulls; runs from empty to long, several runs per group.
-        let specials = [
-            f64::NAN,
-            -f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.0,
-            -0.0,
-            f64::MAX,
-        ];
+        let specials = SPECIALS;
         let mut values = Vec::new();
         let mut valid = Vec::new();
         for i in 0..4000u64 {
@@ -1153,14 +1156,7 @@ mod tests {
             .map(|i| ((i * 7919) % 101) as f64 * 0.3 - 15.0)
             .collect();
         cases.push(base.clone());
-        for x in [
-            f64::NAN,
-            -f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.0,
-            -0.0,
-        ] {
+        for x in SPECIALS {
             for at in [0, 17, 44] {
                 let mut v = base.clone();
                 v[at] = x;

@@ -191,6 +191,26 @@ fn config(partitions: usize) -> SessionConfig {
     SessionConfig::new().with_target_partitions(partitions)
 }
 
+/// `EXPLAIN sql` on `session`, as a table.
+async fn explain(session: &Session, sql: &str) -> String {
+    let plan = session
+        .query(&format!("EXPLAIN {sql}"))
+        .await
+        .expect("explain");
+    datafusion::arrow::util::pretty::pretty_format_batches(&plan)
+        .expect("plan")
+        .to_string()
+}
+
+/// The number of files fabrik's Parquet scan reads in `plan` (panics without one).
+fn scanned_files(plan: &str) -> usize {
+    plan.split("FabrikParquetScan: files=")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no FabrikParquetScan in\n{plan}"))
+}
+
 /// Runs `sql` on `fabrik` (its table `t` registered) and on a plain DataFusion session
 /// reading `dir`; asserts that the plans differ as `rollup` says (fabrik's rollup operator
 /// or DataFusion's aggregation) and that the results are equal (floats within `tol`).
@@ -202,13 +222,7 @@ async fn compare(
     tol: f64,
     rollup: bool,
 ) {
-    let plan = fabrik
-        .query(&format!("EXPLAIN {sql}"))
-        .await
-        .expect("explain");
-    let plan = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
-        .expect("plan")
-        .to_string();
+    let plan = explain(fabrik, sql).await;
     assert_eq!(
         plan.contains("FabrikRollupExec"),
         rollup,
@@ -560,14 +574,12 @@ async fn the_latest_value_scan_returns_one_row_per_run_and_row_group() {
     }
 }
 
-/// On a lake table the latest value per sensor reads in run-end mode too: the rule puts
-/// fabrik's scan of the snapshot's files in place of DataFusion's (the files are local and
-/// read whole, without a filter), and the result equals the same query through
-/// DataFusion's scan (kept there by a filter on `ts` that holds for every row). Two
-/// commits, each with half of every sensor's readings, put the runs of a sensor in two
-/// files.
-#[tokio::test]
-async fn the_latest_value_on_a_lake_table_reads_in_run_end_mode() {
+/// A lake whose `sensor_readings` holds a small plant's readings written in two commits,
+/// rows with `in_first(row)` in the first and the rest in the second, so a sensor's runs
+/// are in more than one file; and a session with the lake registered.
+async fn two_commit_lake(
+    in_first: impl Fn(u32) -> bool,
+) -> (tempfile::TempDir, fabrik_lake::LakeTable, Session) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let lake = fabrik_lake::Lake::open(&tmp.path().join("lake").to_string_lossy())
         .await
@@ -580,46 +592,41 @@ async fn the_latest_value_on_a_lake_table_reads_in_run_end_mode() {
         .expect("plant");
     let all = plant.telemetry_sorted().expect("readings");
     let all = datafusion::arrow::compute::concat_batches(&all[0].schema(), &all).expect("concat");
-    // Every other row in each commit.
-    let (even, odd): (Vec<u32>, Vec<u32>) = (0..all.num_rows() as u32).partition(|i| i % 2 == 0);
-    for (rows, app) in [(even, "r-1"), (odd, "r-2")] {
-        let half = datafusion::arrow::compute::take_record_batch(
+    let (first, rest): (Vec<u32>, Vec<u32>) =
+        (0..all.num_rows() as u32).partition(|&i| in_first(i));
+    for (rows, app) in [(first, "r-1"), (rest, "r-2")] {
+        let part = datafusion::arrow::compute::take_record_batch(
             &all,
             &datafusion::arrow::array::UInt32Array::from(rows),
         )
-        .expect("half");
-        table.write(vec![half], app).await.expect("write");
+        .expect("part");
+        table.write(vec![part], app).await.expect("write");
     }
     let session = Session::with_config(config(2)).expect("session");
     session.register_lake(&lake).await.expect("register lake");
+    (tmp, table, session)
+}
+
+/// On a lake table the latest value per sensor reads in run-end mode too: the rule puts
+/// fabrik's scan of the snapshot's files in place of DataFusion's (the files are local and
+/// read whole, without a filter), and the result equals the same query through
+/// DataFusion's scan (kept there by a filter on `ts` that holds for every row). Two
+/// commits, each with half of every sensor's readings, put the runs of a sensor in two
+/// files.
+#[tokio::test]
+async fn the_latest_value_on_a_lake_table_reads_in_run_end_mode() {
+    // Every other row in each commit.
+    let (_tmp, _table, session) = two_commit_lake(|i| i % 2 == 0).await;
     let sql = "SELECT sensor_id, max(ts) AS ts, last_value(value ORDER BY ts) AS last \
                FROM sensor_readings GROUP BY sensor_id ORDER BY sensor_id";
     let reference = "SELECT sensor_id, max(ts) AS ts, last_value(value ORDER BY ts) AS last \
                FROM sensor_readings WHERE ts > TIMESTAMP '1970-01-01T00:00:00Z' \
                GROUP BY sensor_id ORDER BY sensor_id";
-    let explain = |q: &'static str| {
-        let session = &session;
-        async move {
-            let plan = session
-                .query(&format!("EXPLAIN {q}"))
-                .await
-                .expect("explain");
-            datafusion::arrow::util::pretty::pretty_format_batches(&plan)
-                .expect("plan")
-                .to_string()
-        }
-    };
-    let plan = explain(sql).await;
+    let plan = explain(&session, sql).await;
     assert!(plan.contains("run_ends=[sensor_id]"), "{plan}");
     // fabrik's scan reads the snapshot's files, more than one.
-    let files: usize = plan
-        .split("FabrikParquetScan: files=")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no FabrikParquetScan in\n{plan}"));
-    assert!(files > 1, "{plan}");
-    let plan = explain(reference).await;
+    assert!(scanned_files(&plan) > 1, "{plan}");
+    let plan = explain(&session, reference).await;
     assert!(!plan.contains("run_ends"), "{plan}");
 
     let got = cells(&session.query(sql).await.expect("run"));
@@ -636,31 +643,8 @@ async fn the_latest_value_on_a_lake_table_reads_in_run_end_mode() {
 
 #[tokio::test]
 async fn a_rollup_on_a_lake_table_reads_its_files_with_fabriks_scan_and_equals_datafusion() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let lake = fabrik_lake::Lake::open(&tmp.path().join("lake").to_string_lossy())
-        .await
-        .expect("lake");
-    let table = lake
-        .table(fabrik_model::Table::SensorReadings)
-        .await
-        .expect("sensor_readings");
-    let plant = fabrik_datagen::Plant::new(&fabrik_datagen::PlantConfig::at_scale(0.005, 3))
-        .expect("plant");
-    let all = plant.telemetry_sorted().expect("readings");
-    let all = datafusion::arrow::compute::concat_batches(&all[0].schema(), &all).expect("concat");
-    // Every third row in the first commit, the rest in the second: a group's rows are in
-    // more than one file.
-    let (first, rest): (Vec<u32>, Vec<u32>) = (0..all.num_rows() as u32).partition(|i| i % 3 == 0);
-    for (rows, app) in [(first, "r-1"), (rest, "r-2")] {
-        let part = datafusion::arrow::compute::take_record_batch(
-            &all,
-            &datafusion::arrow::array::UInt32Array::from(rows),
-        )
-        .expect("part");
-        table.write(vec![part], app).await.expect("write");
-    }
-    let session = Session::with_config(config(2)).expect("session");
-    session.register_lake(&lake).await.expect("register lake");
+    // Every third row in the first commit, the rest in the second.
+    let (_tmp, table, session) = two_commit_lake(|i| i % 3 == 0).await;
     // DataFusion alone, on the lake table's own provider.
     let reference = SessionContext::new_with_config(config(2));
     table.prepare_session(&reference).await.expect("prepare");
@@ -678,22 +662,10 @@ async fn a_rollup_on_a_lake_table_reads_its_files_with_fabriks_scan_and_equals_d
         "SELECT machine_id, metric, date_trunc('hour', ts) AS hour, sum(value) AS total, \
          count(value) AS n FROM sensor_readings GROUP BY 1, 2, 3",
     ] {
-        let plan = session
-            .query(&format!("EXPLAIN {sql}"))
-            .await
-            .expect("explain");
-        let plan = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
-            .expect("plan")
-            .to_string();
+        let plan = explain(&session, sql).await;
         assert!(plan.contains("FabrikRollupExec"), "{plan}");
         assert!(!plan.contains("DataSourceExec"), "{plan}");
-        let files: usize = plan
-            .split("FabrikParquetScan: files=")
-            .nth(1)
-            .and_then(|rest| rest.split(',').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no FabrikParquetScan in\n{plan}"));
-        assert!(files > 1, "{plan}");
+        assert!(scanned_files(&plan) > 1, "{plan}");
 
         let got = cells(&session.query(sql).await.expect("run"));
         let expected = cells(
