@@ -304,17 +304,7 @@ fn search(keys: &impl Neighbours, ts: &[i64], bucket: &Bucket) -> Option<RunStar
 /// holds on the run and on no row after it. Gallops (steps 1, 2, 4, …) then bisects.
 #[inline]
 pub(crate) fn run_end(same: impl Fn(usize) -> bool, start: usize, n: usize) -> usize {
-    // Rows up to `lo` are in the run; `hi` is past it.
-    let (mut lo, mut hi, mut step) = (start, n, 1);
-    while lo + step < n {
-        if !same(lo + step) {
-            hi = lo + step;
-            break;
-        }
-        lo += step;
-        step *= 2;
-    }
-    bisect(lo, hi, |j| !same(j))
+    gallop_from(start, n, 1, |j| j >= n || !same(j))
 }
 
 /// The first `j` in `lo + 1..=hi` where `past(j)` holds, for `past` false at `lo`, true at
