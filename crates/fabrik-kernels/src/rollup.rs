@@ -57,6 +57,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanBufferBuilder, Int64Array, RecordBatch, UInt32Array,
+    downcast_integer,
 };
 use arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use arrow::datatypes::{
@@ -909,7 +910,6 @@ pub fn run_starts(columns: &[ArrayRef]) -> Result<Vec<usize>> {
 /// Only for columns known to be sorted (a file's declared sort order): on unsorted input
 /// the result misses runs.
 pub fn sorted_run_ends(column: &ArrayRef) -> Option<Vec<usize>> {
-    use arrow::datatypes::{Int8Type, Int16Type, Int32Type, Int64Type};
     if column.null_count() > 0 {
         return None;
     }
@@ -930,16 +930,14 @@ pub fn sorted_run_ends(column: &ArrayRef) -> Option<Vec<usize>> {
         Some(d) => d.keys(),
         None => data,
     };
-    use arrow::datatypes::{Date32Type, Date64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type};
-    Some(match keys.data_type() {
-        DataType::Int8 => gallop(keys.as_primitive::<Int8Type>().values()),
-        DataType::Int16 => gallop(keys.as_primitive::<Int16Type>().values()),
-        DataType::Int32 => gallop(keys.as_primitive::<Int32Type>().values()),
-        DataType::Int64 => gallop(keys.as_primitive::<Int64Type>().values()),
-        DataType::UInt8 => gallop(keys.as_primitive::<UInt8Type>().values()),
-        DataType::UInt16 => gallop(keys.as_primitive::<UInt16Type>().values()),
-        DataType::UInt32 => gallop(keys.as_primitive::<UInt32Type>().values()),
-        DataType::UInt64 => gallop(keys.as_primitive::<UInt64Type>().values()),
+    use arrow::datatypes::{Date32Type, Date64Type};
+    macro_rules! ints {
+        ($t:ty) => {
+            gallop(keys.as_primitive::<$t>().values())
+        };
+    }
+    Some(downcast_integer! {
+        keys.data_type() => (ints),
         DataType::Date32 => gallop(keys.as_primitive::<Date32Type>().values()),
         DataType::Date64 => gallop(keys.as_primitive::<Date64Type>().values()),
         DataType::Timestamp(_, _) => {

@@ -14,13 +14,11 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, UInt32Array, new_empty_array,
+    Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, UInt32Array, downcast_integer,
+    new_empty_array,
 };
 use arrow::buffer::BooleanBuffer;
-use arrow::datatypes::{
-    ArrowDictionaryKeyType, DataType, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type,
-    UInt16Type, UInt32Type, UInt64Type,
-};
+use arrow::datatypes::{ArrowDictionaryKeyType, DataType, Int64Type};
 use foldhash::fast::FixedState;
 
 use crate::error::{Error, Result};
@@ -160,15 +158,13 @@ impl KeyColumn {
     /// Ids of `rows` of `array` (a batch's key column), interning new values.
     pub(crate) fn intern(&mut self, array: &ArrayRef, rows: &[u32]) -> Result<Vec<u32>> {
         if let DataType::Dictionary(k, _) = array.data_type() {
-            return match k.as_ref() {
-                DataType::Int8 => self.intern_dict::<Int8Type>(array, rows),
-                DataType::Int16 => self.intern_dict::<Int16Type>(array, rows),
-                DataType::Int32 => self.intern_dict::<Int32Type>(array, rows),
-                DataType::Int64 => self.intern_dict::<Int64Type>(array, rows),
-                DataType::UInt8 => self.intern_dict::<UInt8Type>(array, rows),
-                DataType::UInt16 => self.intern_dict::<UInt16Type>(array, rows),
-                DataType::UInt32 => self.intern_dict::<UInt32Type>(array, rows),
-                DataType::UInt64 => self.intern_dict::<UInt64Type>(array, rows),
+            macro_rules! dict {
+                ($t:ty) => {
+                    self.intern_dict::<$t>(array, rows)
+                };
+            }
+            return downcast_integer! {
+                k.as_ref() => (dict),
                 other => Err(unsupported(other)),
             };
         }
@@ -466,6 +462,7 @@ fn dictionary_keys(array: &ArrayRef) -> ArrayRef {
 mod tests {
     use super::*;
     use arrow::array::{Int32Array, StringArray};
+    use arrow::datatypes::Int32Type;
 
     #[test]
     fn byte_entries_compare_their_bytes_when_hashes_collide() {

@@ -6,11 +6,10 @@
 //! vectorizable operations per row); only a block holding a boundary is scanned row by row,
 //! up to the boundary. Sorted input has long runs, so nearly every block is skipped.
 
-use arrow::array::{Array, ArrayRef, AsArray, GenericStringArray, OffsetSizeTrait};
-use arrow::datatypes::{
-    DataType, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type,
-    UInt64Type,
+use arrow::array::{
+    Array, ArrayRef, AsArray, GenericStringArray, OffsetSizeTrait, downcast_integer,
 };
+use arrow::datatypes::DataType;
 
 use crate::bucket::Bucket;
 use crate::rollup::NULL_BUCKET;
@@ -171,26 +170,12 @@ fn with_neighbours(key: &ArrayRef, ts: &[i64], finder: Finder<'_>) -> Option<Run
             finder.find(&Ints(key.as_dictionary::<$t>().keys().values().as_ref()))
         };
     }
-    match k.data_type() {
-        DataType::Dictionary(kt, _) => match kt.as_ref() {
-            DataType::Int8 => dict!(Int8Type),
-            DataType::Int16 => dict!(Int16Type),
-            DataType::Int32 => dict!(Int32Type),
-            DataType::Int64 => dict!(Int64Type),
-            DataType::UInt8 => dict!(UInt8Type),
-            DataType::UInt16 => dict!(UInt16Type),
-            DataType::UInt32 => dict!(UInt32Type),
-            DataType::UInt64 => dict!(UInt64Type),
+    downcast_integer! {
+        k.data_type() => (ints),
+        DataType::Dictionary(kt, _) => downcast_integer! {
+            kt.as_ref() => (dict),
             _ => None,
         },
-        DataType::Int8 => ints!(Int8Type),
-        DataType::Int16 => ints!(Int16Type),
-        DataType::Int32 => ints!(Int32Type),
-        DataType::Int64 => ints!(Int64Type),
-        DataType::UInt8 => ints!(UInt8Type),
-        DataType::UInt16 => ints!(UInt16Type),
-        DataType::UInt32 => ints!(UInt32Type),
-        DataType::UInt64 => ints!(UInt64Type),
         DataType::Utf8 => finder.find(&strings(k.as_string::<i32>())),
         DataType::LargeUtf8 => finder.find(&strings(k.as_string::<i64>())),
         _ => None,
@@ -365,6 +350,7 @@ fn gallop_from(i: usize, end: usize, guess: usize, past: impl Fn(usize) -> bool)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::datatypes::Int32Type;
     use std::sync::Arc;
 
     use arrow::array::{DictionaryArray, Int32Array, StringArray};
