@@ -23,9 +23,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::{Buf, Bytes};
-use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::compute::SortOptions;
+use datafusion::arrow::array::{Array, ArrayRef, UInt32Array};
 use datafusion::arrow::compute::kernels::cmp::not_distinct;
+use datafusion::arrow::compute::{SortColumn, SortOptions, concat, lexsort_to_indices};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -39,6 +39,7 @@ use datafusion::object_store::local::LocalFileSystem;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    statistics::StatisticsConverter,
 };
 use datafusion::parquet::file::reader::{ChunkReader, Length};
 use datafusion::physical_expr::{
@@ -93,8 +94,9 @@ fn dictionary_schema(schema: &Schema) -> Schema {
 }
 
 impl ParquetTable {
-    /// Opens a Parquet file, or every `*.parquet` file of a directory (in name order; all
-    /// with the same schema), reading only the footers.
+    /// Opens a Parquet file, or every `*.parquet` file of a directory (all with the same
+    /// schema), reading only the footers. The files are read in name order or, when they
+    /// declare a sort order, in the order of its first column (see `in_key_order`).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let paths = if path.is_dir() {
@@ -172,10 +174,11 @@ impl ParquetTable {
             files.push(ParquetFile { path: p, meta });
         }
         let schema = schema.unwrap_or_else(|| Arc::new(Schema::empty()));
+        let order = order.unwrap_or_default();
         Ok(ParquetTable {
-            files,
+            files: in_key_order(files, &schema, &order),
             schema,
-            order: order.unwrap_or_default(),
+            order,
         })
     }
 
@@ -186,6 +189,75 @@ impl ParquetTable {
             .map(|(i, _, _)| self.schema.field(*i).name().as_str())
             .collect()
     }
+}
+
+/// Files that declare a sort order, put in the order of its first column: ascending by the
+/// smallest value of each file's first row group, descending by the largest, as the
+/// footers' statistics give them (ties and files without statistics keep their relative
+/// place). A lake lists a table's files in no particular order (a partition's files by
+/// commit, months out of order within one), and the order of files decides the order rows
+/// reach the scan in: in key order a time rollup over them sees each series' buckets in
+/// order and keeps its fast path (see `Rollup::group_of` in fabrik-kernels). Without a
+/// declared order, or when the statistics cannot be read or compared, the order given stays.
+fn in_key_order(
+    files: Vec<ParquetFile>,
+    schema: &Schema,
+    order: &[(usize, bool, bool)],
+) -> Vec<ParquetFile> {
+    let Some(&(col, descending, nulls_first)) = order.first() else {
+        return files;
+    };
+    if files.len() < 2 {
+        return files;
+    }
+    let name = schema.field(col).name();
+    let bounds: Option<Vec<ArrayRef>> = files
+        .iter()
+        .map(|f| {
+            let md = f.meta.metadata();
+            let first = md.row_groups().first()?;
+            let stats =
+                StatisticsConverter::try_new(name, schema, md.file_metadata().schema_descr())
+                    .ok()?;
+            if descending {
+                stats.row_group_maxes([first]).ok()
+            } else {
+                stats.row_group_mins([first]).ok()
+            }
+        })
+        .collect();
+    let Some(bounds) = bounds else {
+        return files;
+    };
+    let refs: Vec<&dyn Array> = bounds.iter().map(|a| a.as_ref()).collect();
+    let Ok(key) = concat(&refs) else {
+        return files;
+    };
+    let place: ArrayRef = Arc::new(UInt32Array::from_iter_values(0..files.len() as u32));
+    let Ok(sorted) = lexsort_to_indices(
+        &[
+            SortColumn {
+                values: key,
+                options: Some(SortOptions {
+                    descending,
+                    nulls_first,
+                }),
+            },
+            SortColumn {
+                values: place,
+                options: None,
+            },
+        ],
+        None,
+    ) else {
+        return files;
+    };
+    let mut slots: Vec<Option<ParquetFile>> = files.into_iter().map(Some).collect();
+    sorted
+        .values()
+        .iter()
+        .filter_map(|&i| slots.get_mut(i as usize)?.take())
+        .collect()
 }
 
 /// The sort order all row groups of a file declare, as top-level column indices.

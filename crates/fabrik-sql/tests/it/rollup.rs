@@ -460,6 +460,52 @@ async fn an_ordered_query_stays_ordered() {
 }
 
 #[tokio::test]
+async fn files_that_declare_an_order_are_read_in_the_order_of_its_first_column() {
+    // Three sorted slices whose file names run against the data: the last slice is named
+    // first (as a lake lists a partition's files in no particular order).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let batch = telemetry(9, 3_000, 12, Messy { nulls: false }, Some("UTC"));
+    write_files(dir.path(), &batch, 3, 400);
+    let (first, last) = (
+        dir.path().join("part-000.parquet"),
+        dir.path().join("part-002.parquet"),
+    );
+    let swap = dir.path().join("swap.tmp");
+    std::fs::rename(&first, &swap).expect("rename");
+    std::fs::rename(&last, &first).expect("rename");
+    std::fs::rename(&swap, &last).expect("rename");
+
+    // One partition, no ORDER BY: the rows come out in the order the scan reads them.
+    let session = Session::with_config(config(1)).expect("session");
+    session
+        .register_parquet_file("t", dir.path())
+        .expect("register");
+    let out = session
+        .query("SELECT sensor_id, ts FROM t")
+        .await
+        .expect("query");
+    let mut read = Vec::new();
+    for b in &out {
+        let s = cast(b.column(0), &DataType::Utf8).expect("utf8");
+        let s = s.as_any().downcast_ref::<StringArray>().expect("strings");
+        read.extend(s.iter().map(|v| v.map(str::to_owned)));
+    }
+    let expected = batch
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("strings")
+        .iter()
+        .map(|v| v.map(str::to_owned))
+        .collect::<Vec<_>>();
+    assert_eq!(read.len(), expected.len());
+    assert!(
+        read == expected,
+        "files are read by their smallest sensor_id, not by name"
+    );
+}
+
+#[tokio::test]
 async fn nan_is_the_largest_value() {
     let dir = tempfile::tempdir().expect("tempdir");
     let batch = telemetry(13, 2_000, 3, Messy { nulls: true }, Some("UTC"));
