@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     Array, ArrayRef, Float64Array, Int32Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    UInt32Array,
 };
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::{cast, take};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
@@ -116,26 +117,31 @@ fn write_files_sorted(
     row_group: usize,
     sorted: bool,
 ) {
+    let ascending = |column_idx| SortingColumn {
+        column_idx,
+        descending: false,
+        nulls_first: false,
+    };
+    let order = sorted.then(|| vec![ascending(0), ascending(1)]);
+    write_files_declaring(dir, batch, files, row_group, order);
+}
+
+/// Writes `batch` into `files` Parquet files named `part-000.parquet`, … (contiguous
+/// slices), row groups of `row_group` rows, each declaring `order`.
+fn write_files_declaring(
+    dir: &std::path::Path,
+    batch: &RecordBatch,
+    files: usize,
+    row_group: usize,
+    order: Option<Vec<SortingColumn>>,
+) {
     let per = batch.num_rows().div_ceil(files.max(1)).max(1);
     let mut offset = 0;
     for f in 0..files {
         let len = per.min(batch.num_rows() - offset);
         let props = WriterProperties::builder()
             .set_max_row_group_row_count(Some(row_group))
-            .set_sorting_columns(sorted.then(|| {
-                vec![
-                    SortingColumn {
-                        column_idx: 0,
-                        descending: false,
-                        nulls_first: false,
-                    },
-                    SortingColumn {
-                        column_idx: 1,
-                        descending: false,
-                        nulls_first: false,
-                    },
-                ]
-            }))
+            .set_sorting_columns(order.clone())
             .build();
         let file = std::fs::File::create(dir.join(format!("part-{f:03}.parquet"))).expect("create");
         let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).expect("writer");
@@ -354,11 +360,8 @@ async fn time_rollups_over_plain_text_keys_without_a_declared_order_equal_datafu
     for i in (1..order.len()).rev() {
         order.swap(i, rng.below(i as u64 + 1) as usize);
     }
-    let shuffled = datafusion::arrow::compute::take_record_batch(
-        &batch,
-        &datafusion::arrow::array::UInt32Array::from(order),
-    )
-    .expect("shuffle");
+    let shuffled = datafusion::arrow::compute::take_record_batch(&batch, &UInt32Array::from(order))
+        .expect("shuffle");
     for (layout, rows) in [("sorted", &batch), ("shuffled", &shuffled)] {
         let dir = tempfile::tempdir().expect("tempdir");
         write_files_sorted(dir.path(), rows, 2, 900, layout == "sorted");
@@ -461,48 +464,64 @@ async fn an_ordered_query_stays_ordered() {
 
 #[tokio::test]
 async fn files_that_declare_an_order_are_read_in_the_order_of_its_first_column() {
-    // Three sorted slices whose file names run against the data: the last slice is named
-    // first (as a lake lists a partition's files in no particular order).
-    let dir = tempfile::tempdir().expect("tempdir");
     let batch = telemetry(9, 3_000, 12, Messy { nulls: false }, Some("UTC"));
-    write_files(dir.path(), &batch, 3, 400);
-    let (first, last) = (
-        dir.path().join("part-000.parquet"),
-        dir.path().join("part-002.parquet"),
-    );
-    let swap = dir.path().join("swap.tmp");
-    std::fs::rename(&first, &swap).expect("rename");
-    std::fs::rename(&last, &first).expect("rename");
-    std::fs::rename(&swap, &last).expect("rename");
+    let reversed = {
+        let idx = UInt32Array::from_iter_values((0..batch.num_rows() as u32).rev());
+        let cols = batch
+            .columns()
+            .iter()
+            .map(|c| take(c.as_ref(), &idx, None).expect("take"))
+            .collect();
+        RecordBatch::try_new(batch.schema(), cols).expect("reversed")
+    };
+    for (data, descending) in [(batch, false), (reversed, true)] {
+        // Three sorted slices whose file names run against the data: the last slice is
+        // named first (as a lake lists a partition's files in no particular order).
+        let dir = tempfile::tempdir().expect("tempdir");
+        let order = vec![SortingColumn {
+            column_idx: 0,
+            descending,
+            nulls_first: false,
+        }];
+        write_files_declaring(dir.path(), &data, 3, 400, Some(order));
+        let (first, last) = (
+            dir.path().join("part-000.parquet"),
+            dir.path().join("part-002.parquet"),
+        );
+        let swap = dir.path().join("swap.tmp");
+        std::fs::rename(&first, &swap).expect("rename");
+        std::fs::rename(&last, &first).expect("rename");
+        std::fs::rename(&swap, &last).expect("rename");
 
-    // One partition, no ORDER BY: the rows come out in the order the scan reads them.
-    let session = Session::with_config(config(1)).expect("session");
-    session
-        .register_parquet_file("t", dir.path())
-        .expect("register");
-    let out = session
-        .query("SELECT sensor_id, ts FROM t")
-        .await
-        .expect("query");
-    let mut read = Vec::new();
-    for b in &out {
-        let s = cast(b.column(0), &DataType::Utf8).expect("utf8");
-        let s = s.as_any().downcast_ref::<StringArray>().expect("strings");
-        read.extend(s.iter().map(|v| v.map(str::to_owned)));
+        // One partition, no ORDER BY: the rows come out in the order the scan reads them.
+        let session = Session::with_config(config(1)).expect("session");
+        session
+            .register_parquet_file("t", dir.path())
+            .expect("register");
+        let out = session
+            .query("SELECT sensor_id, ts FROM t")
+            .await
+            .expect("query");
+        let mut read = Vec::new();
+        for b in &out {
+            let s = cast(b.column(0), &DataType::Utf8).expect("utf8");
+            let s = s.as_any().downcast_ref::<StringArray>().expect("strings");
+            read.extend(s.iter().map(|v| v.map(str::to_owned)));
+        }
+        let expected = data
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("strings")
+            .iter()
+            .map(|v| v.map(str::to_owned))
+            .collect::<Vec<_>>();
+        assert_eq!(read.len(), expected.len());
+        assert!(
+            read == expected,
+            "files are read by their first sensor_id (descending: {descending}), not by name"
+        );
     }
-    let expected = batch
-        .column(0)
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .expect("strings")
-        .iter()
-        .map(|v| v.map(str::to_owned))
-        .collect::<Vec<_>>();
-    assert_eq!(read.len(), expected.len());
-    assert!(
-        read == expected,
-        "files are read by their smallest sensor_id, not by name"
-    );
 }
 
 #[tokio::test]
@@ -641,11 +660,8 @@ async fn two_commit_lake(
     let (first, rest): (Vec<u32>, Vec<u32>) =
         (0..all.num_rows() as u32).partition(|&i| in_first(i));
     for (rows, app) in [(first, "r-1"), (rest, "r-2")] {
-        let part = datafusion::arrow::compute::take_record_batch(
-            &all,
-            &datafusion::arrow::array::UInt32Array::from(rows),
-        )
-        .expect("part");
+        let part = datafusion::arrow::compute::take_record_batch(&all, &UInt32Array::from(rows))
+            .expect("part");
         table.write(vec![part], app).await.expect("write");
     }
     let session = Session::with_config(config(2)).expect("session");
