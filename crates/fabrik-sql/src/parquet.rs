@@ -193,12 +193,13 @@ impl ParquetTable {
 
 /// Files that declare a sort order, put in the order of its first column: ascending by the
 /// smallest value of each file's first row group, descending by the largest, as the
-/// footers' statistics give them (ties and files without statistics keep their relative
-/// place). A lake lists a table's files in no particular order (a partition's files by
+/// footers' statistics give them (ties keep their relative place; a file whose statistics
+/// lack the value sorts where the declared order puts nulls). A lake lists a table's files in no particular order (a partition's files by
 /// commit, months out of order within one), and the order of files decides the order rows
 /// reach the scan in: in key order a time rollup over them sees each series' buckets in
 /// order and keeps its fast path (see `Rollup::group_of` in fabrik-kernels). Without a
-/// declared order, or when the statistics cannot be read or compared, the order given stays.
+/// declared order, or when a file has no row group or the statistics cannot be read or
+/// compared, the order given stays.
 fn in_key_order(
     files: Vec<ParquetFile>,
     schema: &Schema,
