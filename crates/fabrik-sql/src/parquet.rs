@@ -11,7 +11,7 @@
 //!   output order of each partition, so plans over `(sensor_id, ts)`-sorted telemetry need
 //!   no sort and fabrik's rollup operator streams over runs;
 //! * splits the row groups into contiguous ranges, one per partition (at most the session's
-//!   `target_partitions`), each decoded on a blocking thread of its own.
+//!   `target_partitions`), each decoded in the task that consumes it.
 //!
 //! Filters are not pushed into the reader: DataFusion applies them above the scan.
 
@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::{Buf, Bytes};
-use datafusion::arrow::array::{Array, ArrayRef, UInt32Array};
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::kernels::cmp::not_distinct;
 use datafusion::arrow::compute::{SortColumn, SortOptions, concat, lexsort_to_indices};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -38,8 +38,8 @@ use datafusion::logical_expr::{Expr, TableType};
 use datafusion::object_store::local::LocalFileSystem;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
-    statistics::StatisticsConverter,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder, RowSelection, statistics::StatisticsConverter,
 };
 use datafusion::parquet::file::reader::{ChunkReader, Length};
 use datafusion::physical_expr::{
@@ -48,7 +48,7 @@ use datafusion::physical_expr::{
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::expressions::Column;
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
-use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
@@ -624,80 +624,158 @@ impl ExecutionPlan for ParquetScanExec {
             DataFusionError::Internal(format!("FabrikParquetScan has no partition {partition}"))
         })?;
         let schema = self.schema();
-        let files = self.table.files.clone();
-        let projection = self.projection.clone();
-        let run_ends = self.run_ends.clone();
         let output_rows = MetricBuilder::new(&self.metrics).output_rows(partition);
-        let mut builder = RecordBatchReceiverStreamBuilder::new(Arc::clone(&schema), 2);
-        let tx = builder.tx();
-        builder.spawn_blocking(move || {
-            for slice in slices {
-                let file = &files[slice.file];
-                let io = |source: std::io::Error| {
-                    DataFusionError::External(Box::new(Error::Io {
-                        path: file.path.clone(),
-                        source,
-                    }))
+        let batches = PartitionBatches {
+            files: self.table.files.clone(),
+            slices: slices.into_iter(),
+            projection: self.projection.clone(),
+            run_ends: self.run_ends.clone(),
+            output_rows,
+            open: None,
+            pool: Vec::new(),
+            failed: false,
+        };
+        // Decoded in the consumer's task, batch by batch: no thread hand-off, and a batch
+        // is aggregated on the core that decoded it while it is still in cache.
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            schema,
+            futures::stream::iter(batches),
+        )))
+    }
+}
+
+/// The batches of one partition of a [`ParquetScanExec`], decoded as they are asked for.
+struct PartitionBatches {
+    files: Vec<ParquetFile>,
+    slices: std::vec::IntoIter<Slice>,
+    projection: Vec<usize>,
+    run_ends: Option<(Vec<usize>, usize)>,
+    output_rows: datafusion::physical_plan::metrics::Count,
+    /// The file being read and what is left of its slice.
+    open: Option<OpenSlice>,
+    /// Column chunk buffers of finished row groups, for the next ones.
+    pool: Vec<Vec<u8>>,
+    /// An error was returned: the stream ends.
+    failed: bool,
+}
+
+/// A file being read: its handle, the row groups left and the one being decoded.
+struct OpenSlice {
+    file: usize,
+    handle: File,
+    mask: ProjectionMask,
+    row_groups: std::vec::IntoIter<usize>,
+    current: Option<(ParquetRecordBatchReader, Arc<ColumnChunks>)>,
+}
+
+impl PartitionBatches {
+    fn next_batch(&mut self) -> DFResult<Option<RecordBatch>> {
+        loop {
+            let Some(open) = &mut self.open else {
+                let Some(slice) = self.slices.next() else {
+                    return Ok(None);
                 };
-                let mut reader = File::open(&file.path).map_err(io)?;
-                let mut pool: Vec<Vec<u8>> = Vec::new();
-                let mask =
-                    ProjectionMask::roots(file.meta.parquet_schema(), projection.iter().copied());
-                for rg in slice.row_groups {
-                    // The projected column chunks of the row group, read with one read each
-                    // and decoded from memory.
-                    let chunks = ColumnChunks::read(
-                        &mut reader,
-                        file.meta.metadata().row_group(rg),
-                        &mask,
-                        &mut pool,
-                    )
-                    .map_err(io)?;
-                    let chunks = Arc::new(chunks);
-                    let selection = match &run_ends {
-                        Some((keys, ts)) => run_end_selection(&chunks, file, rg, keys, *ts)?,
-                        None => None,
-                    };
-                    let mut rg_reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-                        SharedChunks(Arc::clone(&chunks)),
-                        file.meta.clone(),
-                    )
-                    .with_projection(mask.clone())
-                    .with_row_groups(vec![rg])
-                    .with_batch_size(BATCH_ROWS);
-                    if let Some(selection) = selection {
-                        rg_reader = rg_reader.with_row_selection(selection);
-                    }
-                    let batches = rg_reader.build().map_err(|source| {
-                        DataFusionError::External(Box::new(Error::Parquet {
-                            path: file.path.clone(),
-                            source,
-                        }))
-                    })?;
-                    for batch in batches {
+                let file = &self.files[slice.file];
+                let handle = File::open(&file.path).map_err(|source| io_error(file, source))?;
+                let mask = ProjectionMask::roots(
+                    file.meta.parquet_schema(),
+                    self.projection.iter().copied(),
+                );
+                self.open = Some(OpenSlice {
+                    file: slice.file,
+                    handle,
+                    mask,
+                    row_groups: slice.row_groups.into_iter(),
+                    current: None,
+                });
+                continue;
+            };
+            let file = &self.files[open.file];
+            if let Some((batches, _)) = &mut open.current {
+                match batches.next() {
+                    Some(batch) => {
                         let batch = batch.map_err(|e| {
                             DataFusionError::External(Box::new(Error::ParquetRead {
                                 path: file.path.clone(),
                                 source: e,
                             }))
                         })?;
-                        output_rows.add(batch.num_rows());
-                        if tx.blocking_send(Ok(batch)).is_err() {
-                            // The consumer went away (LIMIT, cancellation): stop reading.
-                            return Ok(());
-                        }
+                        self.output_rows.add(batch.num_rows());
+                        return Ok(Some(batch));
                     }
-                    // The reader is gone: take the chunk buffers back for the next row group
-                    // (fresh buffers cost a page fault per 4 KiB).
-                    if let Ok(chunks) = Arc::try_unwrap(chunks) {
-                        chunks.recycle(&mut pool);
+                    None => {
+                        // The reader is gone: take the chunk buffers back for the next row
+                        // group (fresh buffers cost a page fault per 4 KiB).
+                        if let Some((_, chunks)) = open.current.take()
+                            && let Ok(chunks) = Arc::try_unwrap(chunks)
+                        {
+                            chunks.recycle(&mut self.pool);
+                        }
                     }
                 }
             }
-            Ok(())
-        });
-        Ok(builder.build())
+            let Some(rg) = open.row_groups.next() else {
+                self.open = None;
+                continue;
+            };
+            // The projected column chunks of the row group, read with one read each and
+            // decoded from memory.
+            let chunks = ColumnChunks::read(
+                &mut open.handle,
+                file.meta.metadata().row_group(rg),
+                &open.mask,
+                &mut self.pool,
+            )
+            .map_err(|source| io_error(file, source))?;
+            let chunks = Arc::new(chunks);
+            let selection = match &self.run_ends {
+                Some((keys, ts)) => run_end_selection(&chunks, file, rg, keys, *ts)?,
+                None => None,
+            };
+            let mut rg_reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+                SharedChunks(Arc::clone(&chunks)),
+                file.meta.clone(),
+            )
+            .with_projection(open.mask.clone())
+            .with_row_groups(vec![rg])
+            .with_batch_size(BATCH_ROWS);
+            if let Some(selection) = selection {
+                rg_reader = rg_reader.with_row_selection(selection);
+            }
+            let batches = rg_reader.build().map_err(|source| {
+                DataFusionError::External(Box::new(Error::Parquet {
+                    path: file.path.clone(),
+                    source,
+                }))
+            })?;
+            open.current = Some((batches, chunks));
+        }
     }
+}
+
+impl Iterator for PartitionBatches {
+    type Item = DFResult<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.next_batch() {
+            Ok(batch) => batch.map(Ok),
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// An I/O error on `file` as DataFusion's error.
+fn io_error(file: &ParquetFile, source: std::io::Error) -> DataFusionError {
+    DataFusionError::External(Box::new(Error::Io {
+        path: file.path.clone(),
+        source,
+    }))
 }
 
 /// The projected column chunks of one row group, in memory, addressed by file offset:
