@@ -620,27 +620,33 @@ impl ExecutionPlan for ParquetScanExec {
         partition: usize,
         _context: Arc<TaskContext>,
     ) -> DFResult<SendableRecordBatchStream> {
-        let slices = self.partitions.get(partition).cloned().ok_or_else(|| {
-            DataFusionError::Internal(format!("FabrikParquetScan has no partition {partition}"))
-        })?;
         let schema = self.schema();
-        let output_rows = MetricBuilder::new(&self.metrics).output_rows(partition);
-        let batches = PartitionBatches {
-            files: self.table.files.clone(),
-            slices: slices.into_iter(),
-            projection: self.projection.clone(),
-            run_ends: self.run_ends.clone(),
-            output_rows,
-            open: None,
-            pool: Vec::new(),
-            failed: false,
-        };
+        let batches = self.partition_batches(partition)?;
         // Decoded in the consumer's task, batch by batch: no thread hand-off, and a batch
         // is aggregated on the core that decoded it while it is still in cache.
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             schema,
             futures::stream::iter(batches),
         )))
+    }
+}
+
+impl ParquetScanExec {
+    /// The batches of `partition`, read when asked for.
+    fn partition_batches(&self, partition: usize) -> DFResult<PartitionBatches> {
+        let slices = self.partitions.get(partition).cloned().ok_or_else(|| {
+            DataFusionError::Internal(format!("FabrikParquetScan has no partition {partition}"))
+        })?;
+        Ok(PartitionBatches {
+            files: self.table.files.clone(),
+            slices: slices.into_iter(),
+            projection: self.projection.clone(),
+            run_ends: self.run_ends.clone(),
+            output_rows: MetricBuilder::new(&self.metrics).output_rows(partition),
+            open: None,
+            pool: Vec::new(),
+            failed: false,
+        })
     }
 }
 
@@ -704,12 +710,14 @@ impl PartitionBatches {
                         return Ok(Some(batch));
                     }
                     None => {
-                        // The reader is gone: take the chunk buffers back for the next row
-                        // group (fresh buffers cost a page fault per 4 KiB).
-                        if let Some((_, chunks)) = open.current.take()
-                            && let Ok(chunks) = Arc::try_unwrap(chunks)
-                        {
-                            chunks.recycle(&mut self.pool);
+                        // Drop the reader (it shares the chunks), then take the chunk
+                        // buffers back for the next row group (fresh buffers cost a page
+                        // fault per 4 KiB).
+                        if let Some((reader, chunks)) = open.current.take() {
+                            drop(reader);
+                            if let Ok(chunks) = Arc::try_unwrap(chunks) {
+                                chunks.recycle(&mut self.pool);
+                            }
                         }
                     }
                 }
@@ -1006,6 +1014,50 @@ fn run_end_selection(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::arrow::array::{Float64Array, Int64Array};
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::file::properties::WriterProperties;
+
+    #[test]
+    fn a_row_group_s_chunk_buffers_go_back_to_the_pool_for_the_next()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("three_row_groups.parquet");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, false),
+            Field::new("v", DataType::Float64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..3000)),
+                Arc::new(Float64Array::from_iter_values((0..3000).map(f64::from))),
+            ],
+        )?;
+        let props = WriterProperties::builder()
+            .set_max_row_group_size(1000)
+            .build();
+        let mut writer = ArrowWriter::try_new(File::create(&path)?, schema, Some(props))?;
+        writer.write(&batch)?;
+        writer.close()?;
+
+        let table = ParquetTable::open(&path)?;
+        let scan = ParquetScanExec::new(&table, vec![0, 1], 1)?;
+        let mut batches = scan.partition_batches(0)?;
+        let mut rows = 0;
+        let mut pooled = Vec::new();
+        while let Some(batch) = batches.next() {
+            rows += batch?.num_rows();
+            pooled.push(batches.pool.len());
+        }
+        assert_eq!(rows, 3000);
+        // A row group's reader holds its chunks: once it is done, the two chunk buffers
+        // go to the pool and the next row group takes them (so none is pooled while a
+        // row group is read); after the last, they stay pooled.
+        assert_eq!(pooled, vec![0, 0, 0]);
+        assert_eq!(batches.pool.len(), 2);
+        Ok(())
+    }
 
     #[test]
     fn a_pooled_buffer_goes_to_the_chunk_it_fits_best() {
