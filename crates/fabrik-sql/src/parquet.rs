@@ -1035,7 +1035,7 @@ mod tests {
             ],
         )?;
         let props = WriterProperties::builder()
-            .set_max_row_group_size(1000)
+            .set_max_row_group_row_count(Some(1000))
             .build();
         let mut writer = ArrowWriter::try_new(File::create(&path)?, schema, Some(props))?;
         writer.write(&batch)?;
