@@ -45,7 +45,8 @@ use datafusion::parquet::file::reader::{ChunkReader, Length};
 use datafusion::physical_expr::{
     EquivalenceProperties, LexOrdering, PhysicalExpr, PhysicalSortExpr,
 };
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::coop::cooperative;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType, SchedulingType};
 use datafusion::physical_plan::expressions::Column;
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -407,12 +408,16 @@ impl ParquetScanExec {
             }
             None => EquivalenceProperties::new(Arc::clone(&schema)),
         };
-        let properties = Arc::new(PlanProperties::new(
-            eq,
-            Partitioning::UnknownPartitioning(partitions.len()),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        ));
+        let properties = Arc::new(
+            PlanProperties::new(
+                eq,
+                Partitioning::UnknownPartitioning(partitions.len()),
+                EmissionType::Incremental,
+                Boundedness::Bounded,
+            )
+            // Its streams spend the task's scheduling budget (see `execute`).
+            .with_scheduling_type(SchedulingType::Cooperative),
+        );
         Ok(ParquetScanExec {
             table: table.clone(),
             projection,
@@ -623,11 +628,13 @@ impl ExecutionPlan for ParquetScanExec {
         let schema = self.schema();
         let batches = self.partition_batches(partition)?;
         // Decoded in the consumer's task, batch by batch: no thread hand-off, and a batch
-        // is aggregated on the core that decoded it while it is still in cache.
-        Ok(Box::pin(RecordBatchStreamAdapter::new(
+        // is aggregated on the core that decoded it while it is still in cache. Each batch
+        // spends a unit of the task's Tokio budget, so a long scan still yields to the
+        // other tasks of its thread (and to cancellation), as DataFusion's own scans do.
+        Ok(Box::pin(cooperative(RecordBatchStreamAdapter::new(
             schema,
             futures::stream::iter(batches),
-        )))
+        ))))
     }
 }
 
@@ -1056,6 +1063,59 @@ mod tests {
         // row group is read); after the last, they stay pooled.
         assert_eq!(pooled, vec![0, 0, 0]);
         assert_eq!(batches.pool.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn a_long_scan_yields_to_the_other_tasks_of_its_thread()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        use futures::StreamExt;
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        // 200 row groups of 10 rows: 200 batches, more than a task's Tokio budget (128).
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("many_row_groups.parquet");
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(Int64Array::from_iter_values(0..2000))],
+        )?;
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(10))
+            .build();
+        let mut writer = ArrowWriter::try_new(File::create(&path)?, schema, Some(props))?;
+        writer.write(&batch)?;
+        writer.close()?;
+        let table = ParquetTable::open(&path)?;
+        let scan = ParquetScanExec::new(&table, vec![0], 1)?;
+        assert_eq!(
+            scan.properties().scheduling_type,
+            SchedulingType::Cooperative
+        );
+
+        let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+        let (batches, before_other) = runtime.block_on(async {
+            let other_ran = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&other_ran);
+            let other = tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+            let mut stream = scan.execute(0, Arc::new(TaskContext::default()))?;
+            let (mut batches, mut before_other) = (0, 0);
+            while let Some(batch) = stream.next().await {
+                batch?;
+                batches += 1;
+                if !other_ran.load(Ordering::SeqCst) {
+                    before_other += 1;
+                }
+            }
+            other.await?;
+            Ok::<_, Box<dyn std::error::Error>>((batches, before_other))
+        })?;
+        assert_eq!(batches, 200);
+        // The only thread ran the other task while the scan was under way.
+        assert!(
+            before_other < batches,
+            "the scan never yielded: {before_other}"
+        );
         Ok(())
     }
 
