@@ -1067,6 +1067,40 @@ mod tests {
     }
 
     #[test]
+    fn a_file_gone_after_the_table_was_opened_is_one_error_naming_it_then_the_end()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        // Two files, one partition: the first is removed after the footers were read.
+        let dir = tempfile::tempdir()?;
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)]));
+        for name in ["a.parquet", "b.parquet"] {
+            let batch = RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![Arc::new(Int64Array::from_iter_values(0..10))],
+            )?;
+            let file = File::create(dir.path().join(name))?;
+            let mut writer = ArrowWriter::try_new(file, Arc::clone(&schema), None)?;
+            writer.write(&batch)?;
+            writer.close()?;
+        }
+        let table = ParquetTable::open(dir.path())?;
+        std::fs::remove_file(dir.path().join("a.parquet"))?;
+
+        let scan = ParquetScanExec::new(&table, vec![0], 1)?;
+        let mut batches = scan.partition_batches(0)?;
+        let error = match batches.next() {
+            Some(Err(e)) => e.to_string(),
+            other => panic!("expected an error, got {other:?}"),
+        };
+        assert!(
+            error.contains("a.parquet"),
+            "the error names the file: {error}"
+        );
+        // The stream ends there: the second file is not read after the error.
+        assert!(batches.next().is_none(), "the stream ends after its error");
+        Ok(())
+    }
+
+    #[test]
     fn a_long_scan_yields_to_the_other_tasks_of_its_thread()
     -> std::result::Result<(), Box<dyn std::error::Error>> {
         use futures::StreamExt;
