@@ -36,7 +36,8 @@
 //!
 //! See [`layout`]: partitions per table, rows sorted by [`Table::sort_order`] inside every
 //! file (declared in the Parquet `sorting_columns`), zstd, page statistics and the page
-//! index, `DELTA_BINARY_PACKED` timestamps, dictionary-encoded ids. The partitions of a
+//! index, `DELTA_BINARY_PACKED` timestamps and 64-bit ids, dictionaries for the other
+//! columns (numbers included, falling back to plain values). The partitions of a
 //! write are encoded in parallel, each by deltalake's `PartitionWriter` into its Hive
 //! directory; a partition's rows are sliced out of the given batches when they are
 //! consecutive (no copy), gathered otherwise.

@@ -283,8 +283,15 @@ fn derive_date(table: Table, batch: &RecordBatch, from: &str, month: bool) -> Re
 /// Parquet writer properties for the data files of `table`, given the schema of the files
 /// (the table schema without its partition columns): zstd, page statistics (column and
 /// offset index), ~1M-row row groups, `DELTA_BINARY_PACKED` for timestamps and 64-bit
-/// integers, dictionaries for text and small integers, and the `sorting_columns` metadata
-/// when `sorted`.
+/// integers, dictionaries for every other column, and the `sorting_columns` metadata when
+/// `sorted`.
+///
+/// Timestamps and 64-bit integers (ids, counters) are nearly unique, and their deltas pack
+/// into a few bits. Everything else tries a dictionary first, numbers included: readings of
+/// a sensor with a fixed resolution, quantities and prices repeat, and their dictionary
+/// indices take a fraction of the plain values' bytes, to decompress and to decode. A
+/// column whose dictionary outgrows the writer's limit (1 MiB per column chunk) falls back
+/// to plain values for the rest of the chunk, as arrow-rs, pyarrow and DuckDB do.
 pub(crate) fn writer_properties(
     table: Table,
     file_schema: &Schema,
@@ -296,24 +303,11 @@ pub(crate) fn writer_properties(
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_dictionary_enabled(true);
     for f in file_schema.fields() {
-        let path = ColumnPath::from(f.name().as_str());
-        match f.data_type() {
-            DataType::Timestamp(_, _) | DataType::Int64 => {
-                b = b
-                    .set_column_dictionary_enabled(path.clone(), false)
-                    .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
-            }
-            DataType::Utf8
-            | DataType::LargeUtf8
-            | DataType::Utf8View
-            | DataType::Int8
-            | DataType::UInt8
-            | DataType::Int16 => {
-                b = b.set_column_dictionary_enabled(path, true);
-            }
-            _ => {
-                b = b.set_column_dictionary_enabled(path, false);
-            }
+        if matches!(f.data_type(), DataType::Timestamp(_, _) | DataType::Int64) {
+            let path = ColumnPath::from(f.name().as_str());
+            b = b
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
         }
     }
     let sort = table.sort_order();
@@ -419,6 +413,12 @@ mod tests {
             p.encoding(&ColumnPath::from("ts")),
             Some(Encoding::DELTA_BINARY_PACKED)
         );
+        assert!(!p.dictionary_enabled(&ColumnPath::from("ts")));
+        // Readings, quality codes and ids try a dictionary (falling back to plain values
+        // when it grows too large).
+        for c in ["value", "quality", "sensor_id"] {
+            assert!(p.dictionary_enabled(&ColumnPath::from(c)), "{c}");
+        }
         Ok(())
     }
 }
