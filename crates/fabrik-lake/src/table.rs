@@ -79,6 +79,7 @@ use datafusion::prelude::{Expr, SessionContext};
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
 use deltalake::kernel::{Action, Add, LogicalFileView, StructType, Transaction};
+use deltalake::logstore::LogStore;
 use deltalake::operations::vacuum::VacuumMode;
 use deltalake::operations::write::writer::{
     DeltaWriter, PartitionWriter, PartitionWriterConfig, WriterConfig,
@@ -250,23 +251,20 @@ impl Lake {
 
     /// Whether a Delta table named `name` exists in the lake (without creating it).
     pub async fn has_table(&self, name: &str) -> Result<bool> {
-        Ok(self.load(name, None).await?.is_some())
+        self.exists(name).await
     }
 
     /// Whether the rejects table of `table` exists (the first ingest creates it), without
     /// creating it.
     pub async fn has_rejects(&self, table: Table) -> Result<bool> {
-        Ok(self
-            .load(&format!("{}__rejects", table.name()), None)
-            .await?
-            .is_some())
+        self.exists(&format!("{}__rejects", table.name())).await
     }
 
     /// The domain tables that exist in the lake.
     pub async fn tables(&self) -> Result<Vec<Table>> {
         let mut out = Vec::new();
         for t in Table::ALL {
-            if self.load(t.name(), None).await?.is_some() {
+            if self.exists(t.name()).await? {
                 out.push(t);
             }
         }
@@ -305,6 +303,22 @@ impl Lake {
         Ok(b)
     }
 
+    /// Whether there is a Delta table named `name`: a `_delta_log` holding a commit or a
+    /// checkpoint. Lists the log without replaying it (loading a table reads every commit
+    /// since the last checkpoint and materializes the file list).
+    async fn exists(&self, name: &str) -> Result<bool> {
+        if let Some(dir) = self.local_dir(name)?
+            && !dir.join("_delta_log").is_dir()
+        {
+            return Ok(false);
+        }
+        let dt = self.builder(name)?.build().map_err(delta_err(name))?;
+        dt.log_store()
+            .is_delta_table_location()
+            .await
+            .map_err(delta_err(name))
+    }
+
     /// Loads the table at its latest version, `Ok(None)` when there is no Delta table there.
     async fn load(&self, name: &str, version: Option<i64>) -> Result<Option<DeltaTable>> {
         if let Some(dir) = self.local_dir(name)?
@@ -336,7 +350,7 @@ impl Lake {
         partitions: &[String],
         comment: &str,
     ) -> Result<Handle> {
-        if self.load(name, None).await?.is_none() {
+        if !self.exists(name).await? {
             if let Some(dir) = self.local_dir(name)? {
                 std::fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir, source })?;
             }
@@ -355,7 +369,7 @@ impl Lake {
                 .await;
             if let Err(e) = created {
                 // A concurrent creator may have won: open what it made.
-                if self.load(name, None).await?.is_none() {
+                if !self.exists(name).await? {
                     return Err(delta_err(name)(e));
                 }
             }
@@ -380,7 +394,7 @@ impl deltalake::logstore::LogStoreFactory for ConditionalPutLogStores {
         root_store: deltalake::logstore::ObjectStoreRef,
         location: &Url,
         options: &deltalake::logstore::StorageConfig,
-    ) -> deltalake::DeltaResult<Arc<dyn deltalake::logstore::LogStore>> {
+    ) -> deltalake::DeltaResult<Arc<dyn LogStore>> {
         Ok(deltalake::logstore::default_logstore(
             prefixed_store,
             root_store,

@@ -611,9 +611,22 @@ fn rewrite(
         return Ok(None);
     }
     let ordering = top.properties().output_ordering().cloned();
-    let input = latest_value_scan(input, &groups, &aggs)
-        .or_else(|| local_scan(input))
-        .unwrap_or_else(|| Arc::clone(input));
+    // fabrik's scan of the files below DataFusion's scan of whole local Parquet files (a
+    // lake table's): it reads text keys as dictionaries, so the rollup works on indices
+    // rather than on strings. Opened once: it reads every file's footer.
+    let local = match input.downcast_ref::<ParquetScanExec>() {
+        Some(_) => None,
+        None => scan_of_local_files(input),
+    };
+    let scan = input.downcast_ref::<ParquetScanExec>().or(local.as_ref());
+    let input: Arc<dyn ExecutionPlan> =
+        match scan.and_then(|s| latest_value_scan(s, &groups, &aggs)) {
+            Some(run_ends) => Arc::new(run_ends),
+            None => match local {
+                Some(local) => Arc::new(local),
+                None => Arc::clone(input),
+            },
+        };
     let rollup: Arc<dyn ExecutionPlan> =
         Arc::new(RollupExec::new(input, groups, aggs, top.schema(), ordering));
     let partitioning = top.properties().output_partitioning().clone();
@@ -623,22 +636,12 @@ fn rewrite(
 /// For the latest value per key — every aggregate is `max(ts)` or the last value by `ts`,
 /// grouped by plain key columns — over fabrik's Parquet scan of files sorted by the keys
 /// and then `ts`: the scan in run-end mode, which decodes the other columns only at the
-/// last row of each key run (see [`ParquetScanExec::with_run_ends`]). A DataFusion scan of
-/// whole local Parquet files (a lake table's) is first replaced by fabrik's scan of the
-/// same files ([`ParquetScanExec::of_local_files`]).
+/// last row of each key run (see [`ParquetScanExec::with_run_ends`]).
 fn latest_value_scan(
-    input: &Arc<dyn ExecutionPlan>,
+    scan: &ParquetScanExec,
     groups: &[GroupCol],
     aggs: &[AggCol],
-) -> Option<Arc<dyn ExecutionPlan>> {
-    let local;
-    let scan = match input.downcast_ref::<ParquetScanExec>() {
-        Some(scan) => scan,
-        None => {
-            local = scan_of_local_files(input)?;
-            &local
-        }
-    };
+) -> Option<ParquetScanExec> {
     let column =
         |e: &Arc<dyn PhysicalExpr>| e.downcast_ref::<Column>().map(|c| c.name().to_owned());
     let keys: Vec<String> = groups
@@ -660,8 +663,7 @@ fn latest_value_scan(
         }
     }
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let scan = scan.with_run_ends(&keys, ts.as_deref()?)?;
-    Some(Arc::new(scan))
+    scan.with_run_ends(&keys, ts.as_deref()?)
 }
 
 /// fabrik's scan of the whole local Parquet files that DataFusion's scan below `input`
@@ -675,16 +677,6 @@ fn scan_of_local_files(input: &Arc<dyn ExecutionPlan>) -> Option<ParquetScanExec
         _ => input,
     };
     ParquetScanExec::of_local_files(scan_node, partitions)
-}
-
-/// For any other rollup over DataFusion's scan of whole local Parquet files: fabrik's scan
-/// of the same files, which reads text keys as dictionaries, so the rollup works on
-/// dictionary indices rather than on the strings.
-fn local_scan(input: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
-    if input.downcast_ref::<ParquetScanExec>().is_some() {
-        return None;
-    }
-    Some(Arc::new(scan_of_local_files(input)?))
 }
 
 /// Whether the rollup suits the input: runs of equal groups are long (the input is ordered

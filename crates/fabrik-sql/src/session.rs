@@ -125,8 +125,7 @@ impl Session {
         let mut lake_tables = LakeTables::default();
         for &table in &tables {
             let t = lake.table(table).await?;
-            t.prepare_session(&self.ctx).await?;
-            let provider = t.scan_provider().await?;
+            let provider = t.session_scan_provider(&self.ctx).await?;
             self.ctx
                 .register_table(table.name(), Arc::clone(&provider))?;
             lake_tables.insert(t, provider);

@@ -65,6 +65,7 @@ use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::prelude::SessionContext;
 use deltalake::delta_datafusion::engine::AsObjectStoreUrl;
 use deltalake::kernel::LogicalFileView;
 use deltalake::{DeltaTable, DeltaTableError};
@@ -117,6 +118,22 @@ impl LakeTable {
     /// wrong; [`LakeTable::provider`] reads those.
     pub async fn scan_provider(&self) -> Result<Arc<dyn TableProvider>> {
         let dt = self.handle.delta().await?;
+        Ok(Arc::new(LakeScan::try_new(
+            &self.handle.name,
+            self.table,
+            &dt,
+        )?))
+    }
+
+    /// [`LakeTable::prepare_session`] and then [`LakeTable::scan_provider`], from one read
+    /// of the Delta log instead of two: the provider to register in `ctx`.
+    pub async fn session_scan_provider(
+        &self,
+        ctx: &SessionContext,
+    ) -> Result<Arc<dyn TableProvider>> {
+        let dt = self.handle.delta().await?;
+        dt.update_datafusion_session(&ctx.state())
+            .map_err(self.handle.err())?;
         Ok(Arc::new(LakeScan::try_new(
             &self.handle.name,
             self.table,
