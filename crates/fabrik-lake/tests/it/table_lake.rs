@@ -112,6 +112,25 @@ pub fn assert_sorted_by_sensor_and_ts(path: &Path) -> Result<(), Box<dyn std::er
 }
 
 #[tokio::test]
+async fn a_delta_log_without_a_commit_is_no_table_until_opened() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().join("lake");
+    // A table directory left by a creator that died before its first commit, with a file
+    // in the log that is not a commit.
+    std::fs::create_dir_all(root.join("orders/_delta_log"))?;
+    std::fs::write(root.join("orders/_delta_log/notes.txt"), "not a commit")?;
+    let lake = Lake::open(root.to_str().ok_or("utf8")?).await?;
+    assert!(lake.tables().await?.is_empty());
+    assert!(!lake.has_table("orders").await?);
+    assert!(!lake.has_rejects(Table::Orders).await?);
+    let t = lake.table(Table::Orders).await?;
+    assert_eq!(t.version().await?, 0);
+    assert!(lake.has_table("orders").await?);
+    assert_eq!(lake.tables().await?, vec![Table::Orders]);
+    Ok(())
+}
+
+#[tokio::test]
 async fn local_lake_creates_delta_tables_with_the_lake_schema() -> TestResult {
     let dir = tempfile::tempdir()?;
     let root = dir.path().join("lake");
