@@ -1025,6 +1025,24 @@ mod tests {
     use datafusion::parquet::arrow::ArrowWriter;
     use datafusion::parquet::file::properties::WriterProperties;
 
+    /// Writes `batch` to a Parquet file at `path`, in row groups of `row_group_rows`
+    /// (the writer's default when `None`).
+    fn write_parquet(
+        path: &Path,
+        batch: &RecordBatch,
+        row_group_rows: Option<usize>,
+    ) -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let mut props = WriterProperties::builder();
+        if let Some(rows) = row_group_rows {
+            props = props.set_max_row_group_row_count(Some(rows));
+        }
+        let props = props.build();
+        let mut writer = ArrowWriter::try_new(File::create(path)?, batch.schema(), Some(props))?;
+        writer.write(batch)?;
+        writer.close()?;
+        Ok(())
+    }
+
     #[test]
     fn a_row_group_s_chunk_buffers_go_back_to_the_pool_for_the_next()
     -> std::result::Result<(), Box<dyn std::error::Error>> {
@@ -1041,12 +1059,7 @@ mod tests {
                 Arc::new(Float64Array::from_iter_values((0..3000).map(f64::from))),
             ],
         )?;
-        let props = WriterProperties::builder()
-            .set_max_row_group_row_count(Some(1000))
-            .build();
-        let mut writer = ArrowWriter::try_new(File::create(&path)?, schema, Some(props))?;
-        writer.write(&batch)?;
-        writer.close()?;
+        write_parquet(&path, &batch, Some(1000))?;
 
         let table = ParquetTable::open(&path)?;
         let scan = ParquetScanExec::new(&table, vec![0, 1], 1)?;
@@ -1077,10 +1090,7 @@ mod tests {
                 Arc::clone(&schema),
                 vec![Arc::new(Int64Array::from_iter_values(0..10))],
             )?;
-            let file = File::create(dir.path().join(name))?;
-            let mut writer = ArrowWriter::try_new(file, Arc::clone(&schema), None)?;
-            writer.write(&batch)?;
-            writer.close()?;
+            write_parquet(&dir.path().join(name), &batch, None)?;
         }
         let table = ParquetTable::open(dir.path())?;
         std::fs::remove_file(dir.path().join("a.parquet"))?;
@@ -1114,12 +1124,7 @@ mod tests {
             Arc::clone(&schema),
             vec![Arc::new(Int64Array::from_iter_values(0..2000))],
         )?;
-        let props = WriterProperties::builder()
-            .set_max_row_group_row_count(Some(10))
-            .build();
-        let mut writer = ArrowWriter::try_new(File::create(&path)?, schema, Some(props))?;
-        writer.write(&batch)?;
-        writer.close()?;
+        write_parquet(&path, &batch, Some(10))?;
         let table = ParquetTable::open(&path)?;
         let scan = ParquetScanExec::new(&table, vec![0], 1)?;
         assert_eq!(
