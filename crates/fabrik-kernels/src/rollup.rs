@@ -57,7 +57,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanBufferBuilder, Int64Array, RecordBatch, UInt32Array,
-    downcast_integer,
+    downcast_integer, make_array,
 };
 use arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use arrow::datatypes::{
@@ -243,7 +243,14 @@ pub struct Rollup {
     /// Whether the caller promised input sorted by the key and then by the bucket's
     /// timestamp (see [`Rollup::with_sorted_input`]).
     sorted: bool,
+    /// The rows the caller expects in all, until the first batch has shown how many groups
+    /// they make (see [`Rollup::with_expected_rows`]).
+    expected_rows: Option<u64>,
 }
+
+/// The most groups [`Rollup::with_expected_rows`] reserves room for ahead of need (about
+/// 250 MiB of states for a typical rollup; beyond it the states grow as they fill).
+const MAX_RESERVED_GROUPS: u64 = 1 << 22;
 
 /// A finished rollup: one row per group, in the order groups were first seen.
 #[derive(Debug)]
@@ -344,6 +351,7 @@ impl Rollup {
             rows: 0,
             short_runs: false,
             sorted: false,
+            expected_rows: None,
         })
     }
 
@@ -359,6 +367,32 @@ impl Rollup {
     pub fn with_sorted_input(mut self) -> Self {
         self.sorted = true;
         self
+    }
+
+    /// This rollup, told roughly how many rows it will be given in all (a scan's row
+    /// count). After the first batch it reserves room for the groups that many rows make
+    /// at that batch's rate, so that its states are allocated once rather than grown by
+    /// doubling: each doubling copies the states and touches fresh memory, page by page.
+    /// A wrong guess costs nothing in results: too few, and the states grow as usual; too
+    /// many, and the reserved room is never touched (at most room for 4M groups is
+    /// reserved).
+    pub fn with_expected_rows(mut self, rows: u64) -> Self {
+        self.expected_rows = Some(rows);
+        self
+    }
+
+    /// Reserves room for `groups` groups in all (see [`Rollup::with_expected_rows`]).
+    /// A reservation the allocator refuses is skipped.
+    pub fn reserve(&mut self, groups: usize) {
+        let _ = self
+            .group_key
+            .try_reserve_exact(groups.saturating_sub(self.group_key.len()));
+        let _ = self
+            .group_bucket
+            .try_reserve_exact(groups.saturating_sub(self.group_bucket.len()));
+        for state in &mut self.states {
+            state.reserve(groups);
+        }
     }
 
     /// The number of groups so far.
@@ -402,6 +436,15 @@ impl Rollup {
                 found: n,
                 expected: u32::MAX as usize,
             });
+        }
+        if self.rows > 0
+            && let Some(expected) = self.expected_rows.take()
+        {
+            // The groups per row of what came so far, extrapolated with an eighth to spare.
+            let groups = self.group_key.len() as u128 * u128::from(expected) * 9
+                / (u128::from(self.rows) * 8);
+            let cap = expected.min(MAX_RESERVED_GROUPS) as u128;
+            self.reserve(groups.min(cap) as usize);
         }
         self.rows += n as u64;
         if self.short_runs {
@@ -798,6 +841,9 @@ impl Rollup {
                 })
                 .collect()
         };
+        // At most every group of `other` is new here (exactly so for partitions of
+        // disjoint keys): room for them all at once.
+        self.reserve(self.group_key.len() + other.group_key.len());
         let group_map: Vec<u32> = other
             .group_key
             .iter()
@@ -814,14 +860,15 @@ impl Rollup {
     }
 
     /// The result: one row per group, in the order groups were first seen.
-    pub fn finish(self) -> Result<RollupOutput> {
+    pub fn finish(mut self) -> Result<RollupOutput> {
         let k = self.spec.keys.len();
         let groups = self.group_key.len();
         let mut keys = Vec::with_capacity(k);
         for (c, col) in self.columns.iter().enumerate() {
             let values = col.values()?;
             let ids: Vec<u32> = if k == 1 {
-                self.group_key.clone()
+                // The one key column's ids are the groups' keys: moved, not copied.
+                std::mem::take(&mut self.group_key)
             } else {
                 self.group_key
                     .iter()
@@ -836,23 +883,27 @@ impl Rollup {
         }
         let bucket = match self.spec.bucket {
             Some((i, _)) => {
-                let valid: Vec<bool> = self
-                    .group_bucket
-                    .iter()
-                    .map(|&b| b != NULL_BUCKET)
-                    .collect();
-                let nulls = (!valid.iter().all(|v| *v)).then(|| {
+                let nulls = self.group_bucket.contains(&NULL_BUCKET).then(|| {
                     let mut b = BooleanBufferBuilder::new(groups);
-                    b.append_slice(&valid);
+                    for &bucket in &self.group_bucket {
+                        b.append(bucket != NULL_BUCKET);
+                    }
                     NullBuffer::new(b.finish())
                 });
-                let arr: ArrayRef = Arc::new(Int64Array::new(
-                    ScalarBuffer::from(self.group_bucket.clone()),
+                let starts = Int64Array::new(
+                    ScalarBuffer::from(std::mem::take(&mut self.group_bucket)),
                     nulls,
-                ));
+                );
                 Some(match &self.types[i] {
-                    t @ DataType::Timestamp(_, _) => arrow::compute::cast(&arr, t)?,
-                    _ => arr,
+                    // The same 64-bit values, relabelled (a cast would copy them).
+                    t @ DataType::Timestamp(_, _) => make_array(
+                        starts
+                            .into_data()
+                            .into_builder()
+                            .data_type(t.clone())
+                            .build()?,
+                    ),
+                    _ => Arc::new(starts) as ArrayRef,
                 })
             }
             None => None,
@@ -941,7 +992,7 @@ pub fn sorted_run_ends(column: &ArrayRef) -> Option<Vec<usize>> {
         DataType::Date32 => gallop(keys.as_primitive::<Date32Type>().values()),
         DataType::Date64 => gallop(keys.as_primitive::<Date64Type>().values()),
         DataType::Timestamp(_, _) => {
-            let keys = arrow::array::make_array(keys.to_data());
+            let keys = make_array(keys.to_data());
             gallop(timestamps(&keys).ok()?.0)
         }
         _ => return None,

@@ -28,6 +28,8 @@ use datafusion::arrow::compute::kernels::cmp::not_distinct;
 use datafusion::arrow::compute::{SortColumn, SortOptions, concat, lexsort_to_indices};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::Statistics;
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileSource, ParquetSource};
@@ -45,6 +47,7 @@ use datafusion::parquet::file::reader::{ChunkReader, Length};
 use datafusion::physical_expr::{
     EquivalenceProperties, LexOrdering, PhysicalExpr, PhysicalSortExpr,
 };
+use datafusion::physical_plan::StatisticsArgs;
 use datafusion::physical_plan::coop::cooperative;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType, SchedulingType};
 use datafusion::physical_plan::expressions::Column;
@@ -607,6 +610,42 @@ impl ExecutionPlan for ParquetScanExec {
         Some(self.metrics.clone_inner())
     }
 
+    /// The exact row count of a partition (or of the scan), from the row groups' metadata;
+    /// unknown in run-end mode, which yields only the rows that end a run.
+    fn statistics_from_inputs(
+        &self,
+        _input_stats: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> DFResult<Arc<Statistics>> {
+        let partition = args.partition();
+        let mut stats = Statistics::new_unknown(&self.schema());
+        if self.run_ends.is_none() {
+            let slices: Vec<&Slice> = match partition {
+                Some(p) => self
+                    .partitions
+                    .get(p)
+                    .ok_or_else(|| {
+                        DataFusionError::Internal(format!("FabrikParquetScan has no partition {p}"))
+                    })?
+                    .iter()
+                    .collect(),
+                None => self.partitions.iter().flatten().collect(),
+            };
+            let rows: i64 = slices
+                .iter()
+                .map(|s| {
+                    let md = self.table.files[s.file].meta.metadata();
+                    s.row_groups
+                        .iter()
+                        .map(|&g| md.row_group(g).num_rows())
+                        .sum::<i64>()
+                })
+                .sum();
+            stats.num_rows = Precision::Exact(usize::try_from(rows).unwrap_or(0));
+        }
+        Ok(Arc::new(stats))
+    }
+
     fn with_new_children(
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
@@ -1076,6 +1115,59 @@ mod tests {
         // row group is read); after the last, they stay pooled.
         assert_eq!(pooled, vec![0, 0, 0]);
         assert_eq!(batches.pool.len(), 2);
+        Ok(())
+    }
+
+    /// The scan reports each partition's exact row count from the footers (the rollup
+    /// operator sizes its states by it), the whole scan's as their sum, and no count in
+    /// run-end mode, which yields fewer rows.
+    #[test]
+    fn partition_row_counts_come_from_the_row_groups()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, false),
+            Field::new("ts", DataType::Int64, false),
+        ]));
+        // Two files: 2,500 rows in row groups of 1,000, then 700 rows in one.
+        for (name, n) in [("a.parquet", 2500), ("b.parquet", 700)] {
+            let batch = RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    Arc::new(Int64Array::from_iter_values((0..n).map(|i| i / 100))),
+                    Arc::new(Int64Array::from_iter_values(0..n)),
+                ],
+            )?;
+            write_parquet(&dir.path().join(name), &batch, Some(1000))?;
+        }
+        let table = ParquetTable::open(dir.path())?;
+        let scan = ParquetScanExec::new(&table, vec![0, 1], 2)?;
+        let rows_of = |plan: &ParquetScanExec, p: Option<usize>| -> DFResult<Precision<usize>> {
+            let args = StatisticsArgs::new().with_partition(p);
+            Ok(plan.statistics_from_inputs(&[], &args)?.num_rows)
+        };
+        let per_partition: Vec<Precision<usize>> = (0..scan.partitions.len())
+            .map(|p| rows_of(&scan, Some(p)))
+            .collect::<DFResult<_>>()?;
+        // Four row groups (1,000, 1,000, 500, 700 rows) cut by rows into two ranges.
+        assert_eq!(
+            per_partition,
+            vec![Precision::Exact(2000), Precision::Exact(1200)]
+        );
+        assert_eq!(rows_of(&scan, None)?, Precision::Exact(3200));
+        assert!(rows_of(&scan, Some(2)).is_err());
+
+        // Run-end mode (as `with_run_ends` makes it over files declared sorted by k, ts).
+        let run_ends = ParquetScanExec {
+            table: table.clone(),
+            projection: vec![0, 1],
+            run_ends: Some((vec![0], 1)),
+            partitions: scan.partitions.clone(),
+            properties: Arc::clone(&scan.properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        };
+        assert_eq!(rows_of(&run_ends, Some(0))?, Precision::Absent);
+        assert_eq!(rows_of(&run_ends, None)?, Precision::Absent);
         Ok(())
     }
 

@@ -53,6 +53,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
     Partitioning, PlanProperties,
 };
+use datafusion::physical_plan::{StatisticsArgs, StatisticsContext};
 use fabrik_kernels::Bucket;
 use fabrik_kernels::rollup::{Agg, AggInput, Rollup, RollupSpec};
 use futures::StreamExt;
@@ -256,8 +257,26 @@ impl ExecutionPlan for RollupExec {
             .collect::<DFResult<_>>()?;
         let parts = self.input.output_partitioning().partition_count();
         let mut streams = Vec::with_capacity(parts);
+        let stats = StatisticsContext::new();
+        let rows_of = |p: Option<usize>| {
+            stats
+                .compute(
+                    self.input.as_ref(),
+                    &StatisticsArgs::new().with_partition(p),
+                )
+                .ok()
+                .and_then(|s| s.num_rows.get_value().copied())
+        };
         for p in 0..parts {
-            streams.push(self.input.execute(p, Arc::clone(&context))?);
+            // The partition's row count, where the input knows it, lets the kernel size
+            // its states once (see `Rollup::with_expected_rows`). The other partitions
+            // merge into the first one: it makes room for the groups of all of them.
+            let rows = if p == 0 {
+                rows_of(None)
+            } else {
+                rows_of(Some(p))
+            };
+            streams.push((rows, self.input.execute(p, Arc::clone(&context))?));
         }
         let schema = Arc::clone(&self.schema);
         let groups = self.groups.clone();
@@ -267,7 +286,7 @@ impl ExecutionPlan for RollupExec {
         let fut = async move {
             // Every input partition folds into a partial rollup of its own, concurrently.
             let mut tasks = datafusion::common::runtime::JoinSet::new();
-            for (i, mut stream) in streams.into_iter().enumerate() {
+            for (i, (rows, mut stream)) in streams.into_iter().enumerate() {
                 let spec = spec.clone();
                 let types = types.clone();
                 let exprs = Arc::clone(&exprs);
@@ -276,6 +295,9 @@ impl ExecutionPlan for RollupExec {
                     let mut rollup = Rollup::new(spec.clone(), &types).map_err(kernel_error)?;
                     if sorted {
                         rollup = rollup.with_sorted_input();
+                    }
+                    if let Some(rows) = rows {
+                        rollup = rollup.with_expected_rows(rows as u64);
                     }
                     while let Some(batch) = stream.next().await {
                         let batch = batch?;

@@ -259,6 +259,47 @@ impl State {
         }
     }
 
+    /// Reserves room for `groups` groups in all, without making them (fallible: a
+    /// reservation the allocator refuses is skipped, and the vectors grow as usual).
+    pub(crate) fn reserve(&mut self, groups: usize) {
+        fn room<T>(v: &mut Vec<T>, groups: usize) {
+            let _ = v.try_reserve_exact(groups.saturating_sub(v.len()));
+        }
+        match self {
+            State::CountRows(c) | State::Count(c) => room(c, groups),
+            State::SumF { sum, n } | State::Mean { sum, n } => {
+                room(sum, groups);
+                room(n, groups);
+            }
+            State::SumI { sum, n } => {
+                room(sum, groups);
+                room(n, groups);
+            }
+            State::Extreme { best, seen, .. } => {
+                room(best, groups);
+                room(seen, groups);
+            }
+            State::Moments { n, mean, m2, .. } => {
+                room(n, groups);
+                room(mean, groups);
+                room(m2, groups);
+            }
+            State::Pick {
+                ts,
+                value,
+                value_valid,
+                seen,
+                ..
+            } => {
+                room(ts, groups);
+                room(value, groups);
+                room(value_valid, groups);
+                room(seen, groups);
+            }
+            State::Quantile { values, .. } => room(values, groups),
+        }
+    }
+
     /// Folds the rows of every run into its group.
     pub(crate) fn update(&mut self, runs: &[Run], rows: usize, input: &Prepared) -> Result<()> {
         match self {

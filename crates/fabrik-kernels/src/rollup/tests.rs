@@ -626,3 +626,61 @@ fn sorted_run_ends_gallop_to_the_same_ends_as_neighbour_comparison() {
     let empty: ArrayRef = Arc::new(Int32Array::from(Vec::<i32>::new()));
     assert_eq!(sorted_run_ends(&empty), Some(vec![]));
 }
+
+/// A rollup told how many rows to expect ([`Rollup::with_expected_rows`]) reserves room
+/// for their groups after its first batch, at that batch's rate, and gives the same result
+/// whether the guess is right, far too low, far too high or zero; a merge reserves room for
+/// both sides' groups at once.
+#[test]
+fn expected_rows_reserve_room_without_changing_the_result() -> Result<()> {
+    let data = rows(31, 6000, 9, false);
+    let expected = reference(&data);
+    let batches = batches(&data, 500, true);
+    let types = types_of(&batches[0]);
+    for guess in [6000, 10, 1_000_000_000, 0] {
+        let mut r = Rollup::new(spec(), &types)?
+            .with_sorted_input()
+            .with_expected_rows(guess);
+        r.update(batches[0].columns())?;
+        let after_first = r.groups();
+        r.update(batches[1].columns())?;
+        if guess == 6000 {
+            // 12 batches of the first one's rate, an eighth to spare.
+            let want = after_first * 6000 * 9 / (500 * 8);
+            assert!(
+                r.group_key.capacity() >= want,
+                "room for {} groups, wanted {want}",
+                r.group_key.capacity()
+            );
+            for state in &r.states {
+                if let State::Mean { sum, .. } = state {
+                    assert!(sum.capacity() >= want);
+                }
+            }
+        }
+        if guess == 1_000_000_000 {
+            // Never more than the cap.
+            assert!(r.group_key.capacity() <= MAX_RESERVED_GROUPS as usize);
+        }
+        for b in &batches[2..] {
+            r.update(b.columns())?;
+        }
+        check(&r.finish()?, &expected, true);
+    }
+
+    // Two partials of disjoint halves: the merge makes room for all groups first.
+    let (a, b) = batches.split_at(6);
+    let mut left = Rollup::new(spec(), &types)?;
+    let mut right = Rollup::new(spec(), &types)?;
+    for x in a {
+        left.update(x.columns())?;
+    }
+    for x in b {
+        right.update(x.columns())?;
+    }
+    let both = left.groups() + right.groups();
+    left.merge(right)?;
+    assert!(left.group_key.capacity() >= both);
+    check(&left.finish()?, &expected, true);
+    Ok(())
+}
