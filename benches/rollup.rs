@@ -110,14 +110,16 @@ fn rollup_1m(c: &mut Criterion) {
             },
         );
         // The same, told that the input is sorted by (sensor_id, ts), as the SQL operator
-        // tells it when that order is declared: runs found by search, not by a scan.
+        // tells it when that order is declared (runs found by search, not by a scan), and
+        // how many rows to expect, as the operator tells it from the scan's row count.
         group.bench_function(
             BenchmarkId::new(format!("{layout}/kernel_1thread_sorted"), rows),
             |b| {
                 b.iter(|| {
                     let mut r = Rollup::new(spec(), &types)
                         .expect("rollup")
-                        .with_sorted_input();
+                        .with_sorted_input()
+                        .with_expected_rows(rows as u64);
                     for batch in &batches {
                         r.update(batch.columns()).expect("update");
                     }

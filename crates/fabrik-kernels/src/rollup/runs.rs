@@ -276,12 +276,28 @@ fn search(keys: &impl Neighbours, ts: &[i64], bucket: &Bucket) -> Option<RunStar
         }
         let (lo, hi) = bucket.range(ts[i])?;
         out.push(i, new_key, lo);
+        // Each run's probes depend on the run before, so over batches larger than the
+        // caches they would wait on memory one after another: ask for the timestamps
+        // where a few runs later will end while this one is searched.
+        prefetch(ts, i + PREFETCH_RUNS * guess);
         // The first row of `i + 1..key_end` at or past `hi` (or `key_end`).
         let e = next_at_or_past(ts, i, key_end, hi, guess);
         guess = e - i;
         i = e;
     }
     Some(out)
+}
+
+/// How many runs ahead [`search`] asks for the timestamps it will probe.
+const PREFETCH_RUNS: usize = 4;
+
+/// Brings the cache line of `ts[j]` in ahead of its use (an index past the end is
+/// ignored). A plain load whose value nothing waits for: the CPU goes on while it is
+/// served, so the miss overlaps the work before it is needed. (`_mm_prefetch` would say
+/// the same without the load, but needs `unsafe` here.)
+#[inline(always)]
+fn prefetch(ts: &[i64], j: usize) {
+    std::hint::black_box(ts.get(j).copied());
 }
 
 /// The end of the run of rows starting at `start` (`< n`): the first `j > start` where

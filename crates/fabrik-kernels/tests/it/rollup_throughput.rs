@@ -8,7 +8,10 @@
 //! ```
 //!
 //! `FABRIK_ROLLUP_CASES` (e.g. `dict/10000000,utf8/1000000`) picks the cases and
-//! `FABRIK_ROLLUP_RUNS` the timed runs per case (the median is printed).
+//! `FABRIK_ROLLUP_RUNS` the timed runs per case (the median is printed);
+//! `FABRIK_ROLLUP_SORTED=1` tells the rollup that its input is sorted and how many rows
+//! to expect, as the SQL operator does ([`Rollup::with_sorted_input`],
+//! [`Rollup::with_expected_rows`]; the bench's `kernel_1thread_sorted`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -68,8 +71,9 @@ fn batches(layout: &str, rows: usize) -> Vec<RecordBatch> {
     }
 }
 
-/// One single-threaded rollup over `batches`; returns the number of groups.
-fn rollup_once(batches: &[RecordBatch]) -> usize {
+/// One single-threaded rollup over `batches`, told they are sorted if `sorted`; returns the
+/// number of groups.
+fn rollup_once(batches: &[RecordBatch], sorted: bool) -> usize {
     let types: Vec<DataType> = batches[0]
         .schema()
         .fields()
@@ -77,6 +81,10 @@ fn rollup_once(batches: &[RecordBatch]) -> usize {
         .map(|f| f.data_type().clone())
         .collect();
     let mut r = Rollup::new(spec(), &types).expect("rollup");
+    if sorted {
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        r = r.with_sorted_input().with_expected_rows(rows);
+    }
     for b in batches {
         r.update(b.columns()).expect("update");
     }
@@ -95,22 +103,24 @@ fn rollup_1m_throughput() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(9);
+    let sorted = std::env::var("FABRIK_ROLLUP_SORTED").is_ok_and(|v| v == "1");
     for case in cases.split(',') {
         let (layout, rows) = case.split_once('/').expect("layout/rows");
         let rows: usize = rows.parse().expect("rows");
         let input = batches(layout, rows);
-        let groups = rollup_once(&input);
+        let groups = rollup_once(&input, sorted);
         let mut rates: Vec<f64> = (0..runs)
             .map(|_| {
                 let t = Instant::now();
-                rollup_once(&input);
+                rollup_once(&input, sorted);
                 rows as f64 / t.elapsed().as_secs_f64()
             })
             .collect();
         rates.sort_by(f64::total_cmp);
         let m = rates[rates.len() / 2] / 1e6;
         println!(
-            "{layout}/{rows}: median {m:.1}M rows/s on 1 core (min {:.1}, max {:.1}; {runs} runs, {groups} groups)",
+            "{layout}/{rows}{}: median {m:.1}M rows/s on 1 core (min {:.1}, max {:.1}; {runs} runs, {groups} groups)",
+            if sorted { " sorted" } else { "" },
             rates[0] / 1e6,
             rates[rates.len() - 1] / 1e6
         );
