@@ -29,6 +29,11 @@
 //! declared order and DataFusion sorts where a query needs it. The footers read for the
 //! check go to the session's Parquet metadata cache, where the scan finds them again.
 //!
+//! On a local lake a footer is read with at most [`LOCAL_FOOTER_HINT`] bytes from the end of
+//! its file (the session's `metadata_size_hint` if smaller): DataFusion's default of 512 KiB
+//! suits object stores, where one large request beats two small ones, but locally it read
+//! and zeroed 512 KiB per file for footers of about 5 KiB.
+//!
 //! Tables whose protocol uses deletion vectors or column mapping are refused
 //! ([`Error::UnsupportedFeature`]): fabrik writes neither, and reading such files as plain
 //! Parquet would be wrong. [`LakeTable::provider`] (deltalake's own reader) reads them.
@@ -594,7 +599,10 @@ impl TableProvider for LakeScan {
             let schema = Arc::new(self.scan_schema.project(&projection)?);
             return Ok(Arc::new(EmptyExec::new(schema)));
         }
-        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+        let mut options = state.table_options().parquet.clone();
+        options.global.metadata_size_hint =
+            footer_hint(&self.store_url, options.global.metadata_size_hint);
+        let format = ParquetFormat::default().with_options(options);
         let (groups, ordering) = self.group(state, &format, files).await?;
         let statistics = Statistics::try_merge_iter(
             groups
@@ -616,6 +624,20 @@ impl TableProvider for LakeScan {
             .with_output_ordering(ordering)
             .build();
         format.create_physical_plan(state, config).await
+    }
+}
+
+/// The most bytes read from the end of a local file to find its footer in one read (a
+/// larger footer takes a second read). fabrik's footers are a few KiB.
+const LOCAL_FOOTER_HINT: usize = 64 * 1024;
+
+/// The footer read-ahead for files in `store`: on the local file system at most
+/// [`LOCAL_FOOTER_HINT`] (or `configured`, if smaller or off), elsewhere `configured`.
+fn footer_hint(store: &ObjectStoreUrl, configured: Option<usize>) -> Option<usize> {
+    if store.as_str().starts_with("file://") {
+        configured.map(|h| h.min(LOCAL_FOOTER_HINT))
+    } else {
+        configured
     }
 }
 
@@ -887,6 +909,22 @@ mod tests {
 
     /// 2024-03-01T00:00:00Z in µs.
     const T0: i64 = 1_709_251_200_000_000;
+
+    /// A local lake reads at most 64 KiB to find a footer (DataFusion's default is 512 KiB,
+    /// meant for object stores); a smaller or disabled read-ahead is kept, and other stores
+    /// keep the session's setting.
+    #[test]
+    fn local_footers_are_read_with_a_small_read_ahead() -> DFResult<()> {
+        let local = ObjectStoreUrl::parse("file://")?;
+        let memory = ObjectStoreUrl::parse("memory://")?;
+        let s3 = ObjectStoreUrl::parse("s3://bucket")?;
+        assert_eq!(footer_hint(&local, Some(512 * 1024)), Some(64 * 1024));
+        assert_eq!(footer_hint(&local, Some(8 * 1024)), Some(8 * 1024));
+        assert_eq!(footer_hint(&local, None), None);
+        assert_eq!(footer_hint(&memory, Some(512 * 1024)), Some(512 * 1024));
+        assert_eq!(footer_hint(&s3, Some(512 * 1024)), Some(512 * 1024));
+        Ok(())
+    }
 
     /// Readings of `sensors` at `start`, `start` + 1 s, … (`n` each), plant P01.
     fn readings(sensors: &[&str], start: i64, n: i64) -> RecordBatch {
