@@ -170,6 +170,25 @@ pub(crate) enum State {
     Quantile { q: f64, values: Vec<Vec<f64>> },
 }
 
+/// A per-group vector of a state: one entry per group, empty (zero, false, no values)
+/// for a new group.
+trait GroupVec {
+    /// Makes it `groups` long, new entries empty.
+    fn resize_groups(&mut self, groups: usize);
+    /// Reserves room for `groups` entries in all (a refused reservation is skipped).
+    fn reserve_groups(&mut self, groups: usize);
+}
+
+impl<T: Default + Clone> GroupVec for Vec<T> {
+    fn resize_groups(&mut self, groups: usize) {
+        self.resize(groups, T::default());
+    }
+
+    fn reserve_groups(&mut self, groups: usize) {
+        let _ = self.try_reserve_exact(groups.saturating_sub(self.len()));
+    }
+}
+
 impl State {
     pub(crate) fn new(agg: &Agg, repr: Repr) -> Result<Self> {
         Ok(match *agg {
@@ -222,26 +241,26 @@ impl State {
         })
     }
 
-    /// Makes room for `groups` groups (new groups start empty).
-    pub(crate) fn resize(&mut self, groups: usize) {
+    /// Calls `f` on every per-group vector of this state.
+    fn each_group_vec(&mut self, mut f: impl FnMut(&mut dyn GroupVec)) {
         match self {
-            State::CountRows(c) | State::Count(c) => c.resize(groups, 0),
+            State::CountRows(c) | State::Count(c) => f(c),
             State::SumF { sum, n } | State::Mean { sum, n } => {
-                sum.resize(groups, 0.0);
-                n.resize(groups, 0);
+                f(sum);
+                f(n);
             }
             State::SumI { sum, n } => {
-                sum.resize(groups, 0);
-                n.resize(groups, 0);
+                f(sum);
+                f(n);
             }
             State::Extreme { best, seen, .. } => {
-                best.resize(groups, 0);
-                seen.resize(groups, false);
+                f(best);
+                f(seen);
             }
             State::Moments { n, mean, m2, .. } => {
-                n.resize(groups, 0);
-                mean.resize(groups, 0.0);
-                m2.resize(groups, 0.0);
+                f(n);
+                f(mean);
+                f(m2);
             }
             State::Pick {
                 ts,
@@ -250,54 +269,24 @@ impl State {
                 seen,
                 ..
             } => {
-                ts.resize(groups, 0);
-                value.resize(groups, 0);
-                value_valid.resize(groups, false);
-                seen.resize(groups, false);
+                f(ts);
+                f(value);
+                f(value_valid);
+                f(seen);
             }
-            State::Quantile { values, .. } => values.resize_with(groups, Vec::new),
+            State::Quantile { values, .. } => f(values),
         }
+    }
+
+    /// Makes room for `groups` groups (new groups start empty).
+    pub(crate) fn resize(&mut self, groups: usize) {
+        self.each_group_vec(|v| v.resize_groups(groups));
     }
 
     /// Reserves room for `groups` groups in all, without making them (fallible: a
     /// reservation the allocator refuses is skipped, and the vectors grow as usual).
     pub(crate) fn reserve(&mut self, groups: usize) {
-        fn room<T>(v: &mut Vec<T>, groups: usize) {
-            let _ = v.try_reserve_exact(groups.saturating_sub(v.len()));
-        }
-        match self {
-            State::CountRows(c) | State::Count(c) => room(c, groups),
-            State::SumF { sum, n } | State::Mean { sum, n } => {
-                room(sum, groups);
-                room(n, groups);
-            }
-            State::SumI { sum, n } => {
-                room(sum, groups);
-                room(n, groups);
-            }
-            State::Extreme { best, seen, .. } => {
-                room(best, groups);
-                room(seen, groups);
-            }
-            State::Moments { n, mean, m2, .. } => {
-                room(n, groups);
-                room(mean, groups);
-                room(m2, groups);
-            }
-            State::Pick {
-                ts,
-                value,
-                value_valid,
-                seen,
-                ..
-            } => {
-                room(ts, groups);
-                room(value, groups);
-                room(value_valid, groups);
-                room(seen, groups);
-            }
-            State::Quantile { values, .. } => room(values, groups),
-        }
+        self.each_group_vec(|v| v.reserve_groups(groups));
     }
 
     /// Folds the rows of every run into its group.
