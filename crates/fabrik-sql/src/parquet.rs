@@ -641,7 +641,10 @@ impl ExecutionPlan for ParquetScanExec {
                         .sum::<i64>()
                 })
                 .sum();
-            stats.num_rows = Precision::Exact(usize::try_from(rows).unwrap_or(0));
+            // A negative count (a corrupt footer) leaves the count unknown, not zero.
+            if let Ok(rows) = usize::try_from(rows) {
+                stats.num_rows = Precision::Exact(rows);
+            }
         }
         Ok(Arc::new(stats))
     }

@@ -634,7 +634,8 @@ const LOCAL_FOOTER_HINT: usize = 64 * 1024;
 /// The footer read-ahead for files in `store`: on the local file system at most
 /// [`LOCAL_FOOTER_HINT`] (or `configured`, if smaller or off), elsewhere `configured`.
 fn footer_hint(store: &ObjectStoreUrl, configured: Option<usize>) -> Option<usize> {
-    if store.as_str().starts_with("file://") {
+    let url: &url::Url = store.as_ref();
+    if url.scheme() == "file" {
         configured.map(|h| h.min(LOCAL_FOOTER_HINT))
     } else {
         configured
