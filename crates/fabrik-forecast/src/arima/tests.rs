@@ -760,7 +760,20 @@ fn arima_backtest() {
             .iter()
             .filter(|(_, y)| y.len() >= h + (windows - 1) * step + (m + 1).max(3 * h))
             .collect();
-        for (diffuse, ma_radius) in [(Diffuse::Kappa, Some(1.01)), (Diffuse::Exact, Some(1.01))] {
+        // ARIMA_VARIANTS=kappa,exact,sf picks the settings (default kappa,exact); `sf` is
+        // statsforecast's own: its diffuse handling and unconstrained MA parts.
+        let variants = std::env::var("ARIMA_VARIANTS").unwrap_or_else(|_| "kappa,exact".into());
+        let variants: Vec<(Diffuse, Option<f64>)> = variants
+            .split(',')
+            .map(|v| match v {
+                "kappa" => (Diffuse::Kappa, Some(1.01)),
+                "exact" => (Diffuse::Exact, Some(1.01)),
+                "exact-free" => (Diffuse::Exact, None),
+                "sf" => (Diffuse::Statsforecast, None),
+                other => panic!("ARIMA_VARIANTS: unknown variant {other}"),
+            })
+            .collect();
+        for (diffuse, ma_radius) in variants {
             let settings = Settings {
                 diffuse,
                 ma_radius,
