@@ -571,13 +571,14 @@ def table(results, intermittent):
 
 
 def verdict(name, results, intermittent, per_window):
-    """The issue's target on one group, with how sure it is (`paired_bootstrap`)."""
+    """The issue's target on one group, with how sure it is: the verdict's text and the
+    `paired_bootstrap` against the best statsforecast model (None when either is missing)."""
     fab = results.get("fabrik auto")
     sf = {k: r for k, r in results.items() if k.startswith("statsforecast ")}
     if fab is None:
-        return f"{name}: fabrik auto not run"
+        return f"{name}: fabrik auto not run", None
     if not sf:
-        return f"{name}: statsforecast not run"
+        return f"{name}: statsforecast not run", None
     f = "rel_rmsse" if intermittent else "rel_mase"
     bk = min(sf, key=lambda k: sf[k][f])
     ok = fab[f] <= sf[bk][f]
@@ -591,12 +592,54 @@ def verdict(name, results, intermittent, per_window):
               f"{'yes' if less else 'no'} (least biased statsforecast: {lb.split(' ', 1)[1]} {abs(sf[lb]['bias']):.4g})")
     b = paired_bootstrap(per_window["fabrik auto"], per_window[bk], intermittent)
     if b is not None:
+        b.update(peer=bk.split(" ", 1)[1], fabrik_score=fab[f], peer_score=sf[bk][f], measure=label,
+                 fabrik_bias_pct=fab["bias_pct"], peer_bias_pct=sf[bk]["bias_pct"])
         s += (f". Paired bootstrap over {b['series']} series ({BOOT_RESAMPLES} resamples, {b['windows']} windows): "
               f"ratio {b['ratio']:.3f}, 90% interval {b['lo90']:.3f}..{b['hi90']:.3f}, fabrik at least as accurate "
               f"in {b['p_at_least_as_accurate']:.0%} of resamples")
         if intermittent:
             s += f", less biased in {b['p_less_biased']:.0%}"
-    return s
+    return s, b
+
+
+def verdict_svg(boot):
+    """A forest plot of the verdicts: per group, fabrik `auto`'s score over the best
+    statsforecast model's (log scale; left of 1: fabrik more accurate) with the paired
+    bootstrap's 90% interval."""
+    from html import escape
+    rows = list(boot.items())
+    lo = min(0.9, min(b["lo90"] for _, b in rows) * 0.98)
+    hi = max(1.1, max(b["hi90"] for _, b in rows) * 1.02)
+    left, plot_w, right, top, row_h = 150, 420, 520, 56, 30
+    width, height = left + plot_w + right, top + row_h * len(rows) + 46
+    x = lambda r: left + plot_w * (math.log(r) - math.log(lo)) / (math.log(hi) - math.log(lo))
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{left}" y="20" font-size="14" font-weight="bold">fabrik auto against the best '
+           f'statsforecast model, per group</text>',
+           f'<text x="{left}" y="38" fill="#555">score ratio (log scale; left of 1: fabrik more accurate), '
+           f'90% paired bootstrap interval over series</text>']
+    ticks = [t for t in (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.3, 1.5) if lo <= t <= hi]
+    y_axis = top + row_h * len(rows)
+    for t in ticks:
+        out.append(f'<line x1="{x(t):.1f}" y1="{top - 6}" x2="{x(t):.1f}" y2="{y_axis}" '
+                   f'stroke="{"#333" if t == 1.0 else "#ddd"}" stroke-width="{1.5 if t == 1.0 else 1}"/>')
+        out.append(f'<text x="{x(t):.1f}" y="{y_axis + 16}" text-anchor="middle" fill="#555">{t:g}</text>')
+    for i, (name, b) in enumerate(rows):
+        y = top + row_h * i + row_h / 2
+        colour = "#2a7d2a" if b["ratio"] <= 1.0 else "#c0392b"
+        out.append(f'<text x="{left - 10}" y="{y + 4:.1f}" text-anchor="end">{escape(name)}</text>')
+        out.append(f'<line x1="{x(b["lo90"]):.1f}" y1="{y:.1f}" x2="{x(b["hi90"]):.1f}" y2="{y:.1f}" '
+                   f'stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<circle cx="{x(b["ratio"]):.1f}" cy="{y:.1f}" r="4.5" fill="{colour}"/>')
+        note = (f'{b["fabrik_score"]:.3f} vs {escape(b["peer"])} {b["peer_score"]:.3f}; '
+                f'at least as accurate in {b["p_at_least_as_accurate"]:.0%}')
+        if "p_less_biased" in b:
+            note += f'; bias {b["fabrik_bias_pct"]:+.1f}% vs {b["peer_bias_pct"]:+.1f}%'
+        out.append(f'<text x="{left + plot_w + 10}" y="{y + 4:.1f}" fill="#333">{note}</text>')
+    out.append('</svg>')
+    return "\n".join(out) + "\n"
 
 
 # --------------------------------------------------------------------------------------
@@ -717,6 +760,7 @@ def main():
     ap.add_argument("--plant-series", default=None, help="directory with option_weekly.csv and sku_weekly.csv")
     ap.add_argument("--work", default=None, help="scratch directory (default: a temp dir, removed)")
     ap.add_argument("--json")
+    ap.add_argument("--svg", help="draw the verdicts (ratio to the best statsforecast model, 90%% interval) as an SVG chart")
     ap.add_argument("--reuse-statsforecast", action="store_true",
                     help="without statsforecast in --engines: score the rows an earlier run with the same --work "
                          "DIR saved (DIR/GROUP/statsforecast.csv) beside this run's fabrik rows")
@@ -735,6 +779,10 @@ def main():
     work = a.work or tempfile.mkdtemp(prefix="fabrik-forecast-peers-")
     os.makedirs(work, exist_ok=True)
     only = (set() if a.groups == "none" else set(a.groups.split(","))) if a.groups else None
+    known = {"monthly", "quarterly", "yearly", "option-regular", "option-intermittent", "sku-regular", "sku-intermittent"}
+    if only and only - known:
+        sys.exit(f"--groups: unknown group(s) {', '.join(sorted(only - known))}; "
+                 f"the groups are {', '.join(sorted(known))} (or none: only the speed test)")
     t_start = time.perf_counter()
 
     groups = {}
@@ -791,7 +839,7 @@ def main():
                 print(f"  fabrik {model:8} wall {wall:7.2f} s  cpu {cpu:7.2f} s  peak RSS {rss:6.0f} MiB", file=sys.stderr)
         pts, win = windows_frame(df, spec)
         results, warns, per_window = score(pd.concat(outs, ignore_index=True), pts, win)
-        v = verdict(name, results, intermittent, per_window)
+        v, boot = verdict(name, results, intermittent, per_window)
         print(f"\n## {head}\n")
         for note in notes:
             print(f"- {note}")
@@ -813,7 +861,7 @@ def main():
         report["groups"][name] = {
             "season": m, "horizon": h, "windows": w, "step": k, "freq": freq, "intermittent": intermittent,
             "series": nser, "length_min": int(lens.min()), "length_max": int(lens.max()), "left_out_short": dropped,
-            "notes": notes, "scores": results, "runs": runs, "warnings": warns, "verdict": v,
+            "notes": notes, "scores": results, "runs": runs, "warnings": warns, "verdict": v, "bootstrap": boot,
             "series_ids": sorted(lens.index.tolist()),
             **({"syntetos_boylan": {s: meta[s] for s in lens.index if s in meta}} if meta else {}),
         }
@@ -824,6 +872,14 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(no_nan(report), f, indent=1)
+    if a.svg:
+        drawn = {k: g["bootstrap"] for k, g in report["groups"].items() if g.get("bootstrap")}
+        if drawn:
+            with open(a.svg, "w") as f:
+                f.write(verdict_svg(drawn))
+            print(f"chart of the verdicts: {a.svg}", file=sys.stderr)
+        else:
+            print(f"--svg: no group has both fabrik auto and statsforecast rows: {a.svg} not written", file=sys.stderr)
     if not a.work:
         shutil.rmtree(work, ignore_errors=True)
 
