@@ -608,11 +608,11 @@ def verdict_svg(boot):
     bootstrap's 90% interval."""
     from html import escape
     rows = list(boot.items())
-    lo = min(0.9, min(b["lo90"] for _, b in rows) * 0.98)
+    lo = max(1e-3, min(0.9, min(b["lo90"] for _, b in rows) * 0.98))  # a ratio of 0 has no log
     hi = max(1.1, max(b["hi90"] for _, b in rows) * 1.02)
     left, plot_w, right, top, row_h = 150, 420, 520, 56, 30
     width, height = left + plot_w + right, top + row_h * len(rows) + 46
-    x = lambda r: left + plot_w * (math.log(r) - math.log(lo)) / (math.log(hi) - math.log(lo))
+    x = lambda r: left + plot_w * (math.log(max(r, lo)) - math.log(lo)) / (math.log(hi) - math.log(lo))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'font-family="sans-serif" font-size="12">',
            f'<rect width="{width}" height="{height}" fill="white"/>',

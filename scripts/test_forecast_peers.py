@@ -106,6 +106,9 @@ class Chart(unittest.TestCase):
         x1 = float(one.get("x1"))
         self.assertGreater(float(circles[0].get("cx")), x1)
         self.assertLess(float(circles[1].get("cx")), x1)
+        # A perfect score (ratio 0) is drawn at the axis' left end, not refused.
+        perfect = {"perfect": dict(boot["monthly"], ratio=0.0, lo90=0.0, hi90=0.0)}
+        self.assertEqual(len(ET.fromstring(fp.verdict_svg(perfect)).findall("{http://www.w3.org/2000/svg}circle")), 1)
         texts = "".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
         self.assertIn("options <&>", texts)
         self.assertIn("bias +11.0% vs +5.0%", texts)

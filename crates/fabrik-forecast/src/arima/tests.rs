@@ -760,8 +760,9 @@ fn arima_backtest() {
             .iter()
             .filter(|(_, y)| y.len() >= h + (windows - 1) * step + (m + 1).max(3 * h))
             .collect();
-        // ARIMA_VARIANTS=kappa,exact,sf picks the settings (default kappa,exact); `sf` is
-        // statsforecast's own: its diffuse handling and unconstrained MA parts.
+        // ARIMA_VARIANTS picks the settings (default kappa,exact): `kappa` (R's prior),
+        // `exact` (its limit), `exact-free` (the limit, MA parts unconstrained) and `sf`
+        // (statsforecast's own diffuse handling, MA parts unconstrained).
         let variants = std::env::var("ARIMA_VARIANTS").unwrap_or_else(|_| "kappa,exact".into());
         let variants: Vec<(Diffuse, Option<f64>)> = variants
             .split(',')
